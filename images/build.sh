@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Build the csvmm guest images (kernel + initramfs + ext4 root) from Debian
+# packages. Outputs go to ${CSVMM_CACHE:-/var/cache/csvmm}/images/<key>/,
+# where <key> hashes this recipe and the versions of the packages it uses.
+#
+#   images/build.sh                 build if needed (progress on stderr)
+#   images/build.sh --print-paths   build if needed, then print shell-sourceable
+#                                   CSVMM_* lines on stdout (also in paths.env)
+set -euo pipefail
+
+PRINT_PATHS=0
+for a in "$@"; do
+    case "$a" in
+        --print-paths) PRINT_PATHS=1 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) echo "build.sh: unknown argument: $a" >&2; exit 2 ;;
+    esac
+done
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${CSVMM_CACHE:-/var/cache/csvmm}"
+JOBS="${CSVMM_JOBS:-2}"
+log() { printf '[images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Options every guest needs on the csvmm host (nested KVM, PVM backend): the
+# instruction emulator lacks XRSTOR, CLAC/STAC, POPCNT, ... (see README.md).
+# They are parsed by cpu_parse_early_param() from early_cpu_init(), which runs
+# before setup_arch() merges CONFIG_CMDLINE, so they cannot be built in.
+GUEST_CMDLINE='noxsave clearcpuid=popcnt,rdpid,clflushopt,clwb,smap,smep,fsgsbase,pcid,invpcid,cx16'
+
+# ---------------------------------------------------------------- packages
+PKGS=(linux-source-6.1 busybox-static gcc libc6-dev make flex bison libelf-dev
+      bc lz4 cpio e2fsprogs xz-utils patch)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    log "installing missing packages: ${missing[*]}"
+    [ "$(id -u)" = 0 ] || die "need root to apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "${missing[@]}" >&2 \
+        || { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
+fi
+pkgver() { dpkg-query -W -f='${Package}=${Version}\n' "$1"; }
+
+# ---------------------------------------------------------------- cache key
+# Files that affect the outputs (README.md, qemu-boot.sh do not).
+RECIPE_FILES=(build.sh kernel.config)
+while IFS= read -r f; do RECIPE_FILES+=("$f"); done < <(
+    cd "$HERE" && find patches guest -type f | LC_ALL=C sort)
+PKGVERS="$(for p in linux-source-6.1 busybox-static gcc libc6-dev e2fsprogs; do pkgver "$p"; done)"
+recipe_hash() { # files...
+    (cd "$HERE" && for f in "$@"; do printf '%s\n' "$f"; sha256sum < "$f"; done
+     printf '%s\n' "$PKGVERS") | sha256sum | cut -c1-16
+}
+KEY="$(recipe_hash "${RECIPE_FILES[@]}")"
+KERNEL_FILES=(kernel.config)
+while IFS= read -r f; do KERNEL_FILES+=("$f"); done < <(
+    cd "$HERE" && find patches -type f | LC_ALL=C sort)
+KKEY="$(recipe_hash "${KERNEL_FILES[@]}")"
+
+OUT="$CACHE/images/$KEY"
+print_paths() {
+    cat "$OUT/paths.env"
+}
+
+if [ -f "$OUT/paths.env" ]; then
+    log "up to date: $OUT"
+    ((PRINT_PATHS)) && print_paths
+    exit 0
+fi
+
+mkdir -p "$CACHE/images" "$CACHE/work"
+# One builder at a time (tests may call this concurrently).
+exec 9>"$CACHE/images/.lock"
+log "waiting for build lock" ; flock 9
+if [ -f "$OUT/paths.env" ]; then
+    log "up to date (built by another process): $OUT"
+    ((PRINT_PATHS)) && print_paths
+    exit 0
+fi
+
+T0=$SECONDS
+export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=csvmm \
+       KBUILD_BUILD_HOST=csvmm KBUILD_BUILD_VERSION=1 LC_ALL=C SOURCE_DATE_EPOCH=0
+
+# ---------------------------------------------------------------- kernel
+KDIR="$CACHE/work/kernel-$KKEY"
+if [ ! -f "$KDIR/.csvmm-built" ]; then
+    if [ ! -f "$KDIR/.csvmm-configured" ]; then
+        rm -rf "$KDIR" "$KDIR.tmp"
+        mkdir -p "$KDIR.tmp"
+        log "unpacking /usr/src/linux-source-6.1.tar.xz"
+        tar -C "$KDIR.tmp" --strip-components=1 -xf /usr/src/linux-source-6.1.tar.xz
+        for p in "$HERE"/patches/*.patch; do
+            log "applying $(basename "$p")"
+            patch -d "$KDIR.tmp" -p1 --batch --forward --no-backup-if-mismatch -s < "$p" >&2
+        done
+        log "configuring (tinyconfig + kernel.config)"
+        make -C "$KDIR.tmp" -s tinyconfig >&2
+        cp "$HERE/kernel.config" "$KDIR.tmp/csvmm.config"
+        (cd "$KDIR.tmp" && scripts/kconfig/merge_config.sh -m .config csvmm.config >/dev/null)
+        make -C "$KDIR.tmp" -s olddefconfig >&2
+        bad=0
+        while IFS= read -r line; do
+            if [[ "$line" =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+                grep -qxF -- "$line" "$KDIR.tmp/.config" || {
+                    log "config: wanted $line, got: $(grep -E "^(# )?${BASH_REMATCH[1]}[= ]" "$KDIR.tmp/.config" || echo '(absent)')"
+                    bad=1; }
+            elif [[ "$line" =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+                if grep -qE "^${BASH_REMATCH[1]}=" "$KDIR.tmp/.config"; then
+                    log "config: wanted $line, got: $(grep -E "^${BASH_REMATCH[1]}=" "$KDIR.tmp/.config")"
+                    bad=1
+                fi
+            fi
+        done < "$HERE/kernel.config"
+        ((bad == 0)) || die "kernel config verification failed (see above)"
+        touch "$KDIR.tmp/.csvmm-configured"
+        mv "$KDIR.tmp" "$KDIR"
+    fi
+    log "building kernel with make -j$JOBS (a few minutes)"
+    make -C "$KDIR" -s -j"$JOBS" bzImage >&2
+    touch "$KDIR/.csvmm-built"
+    log "kernel built in $((SECONDS - T0)) s"
+fi
+
+# ---------------------------------------------------------------- user land
+TMP="$(mktemp -d "$CACHE/images/.tmp-$KEY.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+log "building csvmm-guest"
+gcc -static -O2 -Wall -Wextra -o "$TMP/csvmm-guest" "$HERE/guest/csvmm-guest.c"
+strip "$TMP/csvmm-guest"
+gcc -O2 -o "$TMP/gen_init_cpio" "$KDIR/usr/gen_init_cpio.c"
+
+BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (busybox-static)"
+mapfile -t APPLETS < <("$BUSYBOX" --list | LC_ALL=C sort -u)
+
+# Initramfs: gen_init_cpio creates device nodes without root, uncompressed.
+{
+    echo "dir /bin 0755 0 0"
+    echo "dir /sbin 0755 0 0"
+    for d in dev proc sys tmp mnt root etc; do echo "dir /$d 0755 0 0"; done
+    echo "nod /dev/console 0600 0 0 c 5 1"
+    echo "nod /dev/null 0666 0 0 c 1 3"
+    echo "file /bin/busybox $BUSYBOX 0755 0 0"
+    echo "file /bin/csvmm-guest $TMP/csvmm-guest 0755 0 0"
+    echo "file /init $HERE/guest/init 0755 0 0"
+    echo "slink /sbin/init /init 0777 0 0"
+    for a in "${APPLETS[@]}"; do
+        [ "$a" = busybox ] || echo "slink /bin/$a busybox 0777 0 0"
+    done
+} > "$TMP/initramfs.list"
+log "writing initramfs.cpio (uncompressed newc)"
+(cd "$TMP" && ./gen_init_cpio -t 0 initramfs.list > initramfs.cpio)
+
+# ext4 root: the same user land; devtmpfs is mounted on /dev by the kernel.
+R="$TMP/root"
+mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,mnt,root,etc}
+chmod 1777 "$R/tmp"
+cp "$BUSYBOX" "$R/bin/busybox"
+cp "$TMP/csvmm-guest" "$R/bin/csvmm-guest"
+install -m 0755 "$HERE/guest/init" "$R/init"
+ln -s /init "$R/sbin/init"
+for a in "${APPLETS[@]}"; do [ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"; done
+find "$R" -exec touch -h -d @0 {} +
+log "writing rootfs.ext4 (64 MiB, mkfs.ext4 -d)"
+E2FSPROGS_FAKE_TIME=1 mkfs.ext4 -q -F -L csvmm-root -U 6b8f3c2e-1d2a-4c7e-9a1b-c5f0e0d1a2b3 \
+    -E root_owner=0:0,hash_seed=0b5e3a8c-4f1d-4a6e-8b2c-7d9e0f1a2b3c \
+    -d "$R" "$TMP/rootfs.ext4" 64M >&2
+rm -rf "$R"
+
+cp "$KDIR/arch/x86/boot/bzImage" "$TMP/bzImage"
+cp "$KDIR/vmlinux" "$TMP/vmlinux"
+cp "$KDIR/.config" "$TMP/kernel.config"
+rm -f "$TMP/gen_init_cpio"
+
+q() { printf '%q' "$1"; }
+{
+    echo "CSVMM_IMAGES_DIR=$(q "$OUT")"
+    echo "CSVMM_BZIMAGE=$(q "$OUT/bzImage")"
+    echo "CSVMM_VMLINUX=$(q "$OUT/vmlinux")"
+    echo "CSVMM_INITRAMFS=$(q "$OUT/initramfs.cpio")"
+    echo "CSVMM_ROOTFS=$(q "$OUT/rootfs.ext4")"
+    echo "CSVMM_GUEST_CMDLINE='$GUEST_CMDLINE'"
+} > "$TMP/paths.env"
+chmod 0755 "$TMP"
+rm -rf "$OUT"
+mv "$TMP" "$OUT"
+trap - EXIT
+log "done in $((SECONDS - T0)) s: $OUT"
+ls -l "$OUT" >&2
+((PRINT_PATHS)) && print_paths
+exit 0

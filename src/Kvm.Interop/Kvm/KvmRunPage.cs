@@ -1,0 +1,71 @@
+namespace Csvmm.Kvm;
+
+/// <summary>
+/// Typed view of the shared kvm_run area (include/uapi/linux/kvm.h). Offsets are those of
+/// struct kvm_run on x86_64; the exit union starts at 32. Only the owning vCPU thread reads it,
+/// except <see cref="ImmediateExit"/>, which a kicker writes.
+/// </summary>
+public sealed unsafe class KvmRunPage
+{
+    private readonly byte* _p;
+
+    public const int OffsetImmediateExit = 1;
+    public const int OffsetExitReason = 8;
+    public const int OffsetExit = 32;
+
+    internal KvmRunPage(byte* p, int size)
+    {
+        _p = p;
+        Size = size;
+    }
+
+    public int Size { get; }
+
+    public bool ImmediateExit
+    {
+        get => Volatile.Read(ref _p[OffsetImmediateExit]) != 0;
+        set => Volatile.Write(ref _p[OffsetImmediateExit], value ? (byte)1 : (byte)0);
+    }
+
+    public KvmExitReason ExitReason => (KvmExitReason)(*(uint*)(_p + OffsetExitReason));
+
+    // KVM_EXIT_IO
+    public bool IoIsOut => _p[32] == 1;
+    public int IoSize => _p[33];
+    public ushort IoPort => *(ushort*)(_p + 34);
+    public uint IoCount => *(uint*)(_p + 36);
+    public ulong IoDataOffset => *(ulong*)(_p + 40);
+
+    /// <summary>The PIO data buffer: count × size bytes at data_offset, bounds-checked against the mapping.</summary>
+    public Span<byte> IoData
+    {
+        get
+        {
+            ulong off = IoDataOffset;
+            ulong len = (ulong)IoSize * IoCount;
+            if (off > (ulong)Size || len > (ulong)Size - off)
+                throw new InvalidOperationException($"kvm_run PIO data out of range (offset {off}, length {len})");
+            return new Span<byte>(_p + off, (int)len);
+        }
+    }
+
+    // KVM_EXIT_MMIO
+    public ulong MmioPhysAddr => *(ulong*)(_p + 32);
+    public Span<byte> MmioData => new(_p + 40, Math.Min((int)MmioLen, 8));
+    public uint MmioLen => *(uint*)(_p + 48);
+    public bool MmioIsWrite => _p[52] != 0;
+
+    // KVM_EXIT_FAIL_ENTRY
+    public ulong FailEntryReason => *(ulong*)(_p + 32);
+
+    // KVM_EXIT_INTERNAL_ERROR
+    public uint InternalSuberror => *(uint*)(_p + 32);
+    public uint InternalNdata => *(uint*)(_p + 36);
+    public ReadOnlySpan<ulong> InternalData => new(_p + 40, (int)Math.Min(InternalNdata, 16u));
+
+    // KVM_EXIT_SYSTEM_EVENT
+    public uint SystemEventType => *(uint*)(_p + 32);
+
+    // KVM_EXIT_UNKNOWN
+    public ulong HardwareExitReason => *(ulong*)(_p + 32);
+}
