@@ -1,0 +1,63 @@
+namespace Csvmm.Devices.Virtio;
+
+/// <summary>
+/// A walked descriptor chain: its head index and its non-empty buffers in order (readable ones
+/// first). Preallocated once per queue and refilled by <see cref="Virtqueue.TryPopChain"/>, so
+/// processing a request allocates nothing.
+/// </summary>
+public sealed class DescriptorChain
+{
+    private readonly ChainSegment[] _segments;
+
+    public DescriptorChain(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _segments = new ChainSegment[capacity];
+    }
+
+    /// <summary>Most segments a chain may have; a longer chain is refused as <see cref="ChainError.ChainTooLong"/>.</summary>
+    public int Capacity => _segments.Length;
+
+    /// <summary>Descriptor index to return in the used ring.</summary>
+    public ushort Head { get; private set; }
+
+    public int Count { get; private set; }
+
+    public ChainError Error { get; internal set; }
+
+    /// <summary>Total bytes of the device-readable buffers.</summary>
+    public ulong ReadableLength { get; private set; }
+
+    /// <summary>Total bytes of the device-writable buffers.</summary>
+    public ulong WritableLength { get; private set; }
+
+    /// <summary>Number of leading readable segments (readable segments always precede writable ones).</summary>
+    public int ReadableCount { get; private set; }
+
+    public ReadOnlySpan<ChainSegment> Segments => _segments.AsSpan(0, Count);
+
+    public ref readonly ChainSegment this[int index] => ref _segments.AsSpan(0, Count)[index];
+
+    internal void Reset(ushort head)
+    {
+        Head = head;
+        Count = 0;
+        Error = ChainError.None;
+        ReadableLength = 0;
+        WritableLength = 0;
+        ReadableCount = 0;
+    }
+
+    internal bool TryAdd(ulong address, uint length, bool writable)
+    {
+        if (Count == _segments.Length) return false;
+        _segments[Count++] = new ChainSegment(address, length, writable);
+        if (writable) WritableLength += length;
+        else
+        {
+            ReadableLength += length;
+            ReadableCount++;
+        }
+        return true;
+    }
+}
