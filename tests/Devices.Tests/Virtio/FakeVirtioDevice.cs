@@ -1,0 +1,60 @@
+using Csvmm.Devices.Virtio;
+using Csvmm.Kvm;
+
+namespace Csvmm.Devices.Tests.Virtio;
+
+/// <summary>A device that records what the transport asks of it; its queue handler is pluggable.</summary>
+public sealed class FakeVirtioDevice : IVirtioDevice
+{
+    private readonly ushort[] _sizes;
+
+    public FakeVirtioDevice(ulong offered = VirtioFeatures.Version1 | VirtioFeatures.EventIdx, params ushort[] sizes)
+    {
+        OfferedFeatures = offered;
+        _sizes = sizes.Length == 0 ? [16, 8] : sizes;
+    }
+
+    public uint DeviceType => 42;
+    public ulong OfferedFeatures { get; }
+    public ReadOnlySpan<ushort> QueueMaxSizes => _sizes;
+    public byte[] Config { get; } = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    public int Activations { get; private set; }
+    public int Resets { get; private set; }
+    public List<int> Processed { get; } = [];
+    public ulong ActivatedFeatures { get; private set; }
+    public IReadOnlyList<Virtqueue>? Queues { get; private set; }
+    public IVirtioInterrupt? Interrupt { get; private set; }
+
+    /// <summary>Runs inside ProcessQueue.</summary>
+    public Action<int>? OnProcess { get; set; }
+
+    public void ReadConfig(ulong offset, Span<byte> data)
+    {
+        data.Clear();
+        for (int i = 0; i < data.Length; i++)
+            if (offset + (ulong)i < (ulong)Config.Length) data[i] = Config[offset + (ulong)i];
+    }
+
+    public void WriteConfig(ulong offset, ReadOnlySpan<byte> data) { }
+
+    public void Activate(GuestMemory memory, IReadOnlyList<Virtqueue> queues, ulong negotiatedFeatures, IVirtioInterrupt interrupt)
+    {
+        Activations++;
+        ActivatedFeatures = negotiatedFeatures;
+        Queues = queues;
+        Interrupt = interrupt;
+    }
+
+    public void Reset()
+    {
+        Resets++;
+        Queues = null;
+    }
+
+    public void ProcessQueue(int queueIndex)
+    {
+        Processed.Add(queueIndex);
+        OnProcess?.Invoke(queueIndex);
+    }
+}
