@@ -167,4 +167,17 @@ public struct KvmMpState
 public unsafe struct KvmLapicState
 {
     public fixed byte Regs[1024];
+
+    /// <summary>A 32-bit APIC register at its byte offset in the APIC page (e.g. 0x350 LVT LINT0).</summary>
+    public uint GetRegister(int offset)
+    {
+        if ((uint)offset > 1024 - 4 || (offset & 3) != 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        fixed (byte* p = Regs) return *(uint*)(p + offset);
+    }
+
+    public void SetRegister(int offset, uint value)
+    {
+        if ((uint)offset > 1024 - 4 || (offset & 3) != 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        fixed (byte* p = Regs) *(uint*)(p + offset) = value;
+    }
 }

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using CommandLine;
+using CommandLine.Text;
+using Csvmm.Kvm;
+using Csvmm.Kvm.Native;
+using Csvmm.Vmm.Boot;
+using Csvmm.Vmm.Machine;
+using Serilog;
+using Serilog.Events;
+
+namespace Csvmm.Vmm.Cli;
+
+/// <summary>
+/// Parses arguments, runs the VM and maps every outcome to one line on stderr and an
+/// <see cref="ExitCode"/>. This is the only place exceptions are caught and printed.
+/// </summary>
+public static class CliApp
+{
+    public static string Version =>
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    [DynamicDependency(DynamicallyAccessedMemberTypes.All, typeof(RunOptions))]
+    public static int Run(string[] args)
+    {
+        var sinceStart = Stopwatch.StartNew();
+        if (args.Length == 1 && args[0] is "--version" or "version")
+        {
+            System.Console.Out.WriteLine($"csvmm {Version}");
+            return 0;
+        }
+
+        using var parser = new Parser(s =>
+        {
+            s.HelpWriter = null;
+            s.CaseSensitive = true;
+            s.AutoVersion = false;
+        });
+        var result = parser.ParseArguments<RunOptions>(args);
+        if (result is NotParsed<RunOptions> notParsed)
+            return ReportParseErrors(result, notParsed.Errors);
+
+        var options = ((Parsed<RunOptions>)result).Value;
+        return RunVm(options, sinceStart);
+    }
+
+    private static int ReportParseErrors(ParserResult<RunOptions> result, IEnumerable<Error> errors)
+    {
+        var list = errors.ToList();
+        if (list.Any(e => e is HelpRequestedError or HelpVerbRequestedError or NoVerbSelectedError))
+        {
+            bool asked = list.Any(e => e is HelpRequestedError or HelpVerbRequestedError);
+            var help = HelpText.AutoBuild(result, h =>
+            {
+                h.Heading = $"csvmm {Version} - a microVM monitor on Linux KVM";
+                h.Copyright = "Usage: csvmm run --kernel PATH [--initrd PATH] [--disk PATH[,ro]]... [options]";
+                h.AddDashesToOption = true;
+                h.AdditionalNewLineAfterOption = false;
+                return h;
+            }, e => e, verbsIndex: true);
+            (asked ? System.Console.Out : System.Console.Error).WriteLine(help);
+            return asked ? 0 : (int)ExitCode.Usage;
+        }
+        System.Console.Error.WriteLine($"csvmm: {Describe(list[0])} (see 'csvmm run --help')");
+        return (int)ExitCode.Usage;
+    }
+
+    private static string Describe(Error e) => e switch
+    {
+        MissingRequiredOptionError m => $"missing required option --{m.NameInfo.LongName}",
+        UnknownOptionError u => $"unknown option '{u.Token}'",
+        BadFormatConversionError b => $"invalid value for --{b.NameInfo.LongName}",
+        BadVerbSelectedError v => $"unknown command '{v.Token}'",
+        MissingValueOptionError mv => $"option --{mv.NameInfo.LongName} needs a value",
+        RepeatedOptionError r => $"option --{r.NameInfo.LongName} given twice",
+        _ => $"invalid arguments ({e.Tag})",
+    };
+
+    private static int RunVm(RunOptions o, Stopwatch sinceStart)
+    {
+        Terminal? terminal = null;
+        ILogger log = Serilog.Core.Logger.None;
+        try
+        {
+            var level = ParseLevel(o.LogLevel);
+            var (consoleKind, consolePath) = ConsoleSpec.Parse(o.Console);
+            var config = BuildConfig(o);
+
+            bool rawTty = consoleKind == ConsoleKind.Stdio && Posix.IsTerminal(Posix.StdinFd);
+            var logConfig = new LoggerConfiguration().MinimumLevel.Is(level ?? LogEventLevel.Fatal);
+            if (level is not null)
+                logConfig = logConfig.WriteTo.Console(
+                    outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}" + (rawTty ? "\r\n" : "\n") + "{Exception}",
+                    standardErrorFromLevel: LogEventLevel.Verbose);
+            var logger = logConfig.CreateLogger();
+            log = logger;
+
+            using var console = consoleKind switch
+            {
+                ConsoleKind.File => ConsoleOutput.ToFile(consolePath!),
+                ConsoleKind.None => ConsoleOutput.None(),
+                _ => ConsoleOutput.Stdout(),
+            };
+
+            using var vm = VirtualMachine.Create(config, log, console, sinceStart);
+            if (rawTty) terminal = Terminal.TryEnterRawMode(Posix.StdinFd);
+            using var signals = new SignalHandling(vm, terminal);
+            if (consoleKind == ConsoleKind.Stdio)
+                new ConsoleInput(vm).Start();
+
+            var stop = vm.Run();
+            terminal?.Restore();
+            LogSummary(log, vm, stop);
+            var code = ExitCodes.For(stop);
+            if (code is not ExitCode.GuestShutdown && stop.Kind != StopKind.GuestExitStatus)
+                System.Console.Error.WriteLine($"csvmm: {stop.Detail}");
+            logger.Dispose();
+            return stop.Kind == StopKind.GuestExitStatus ? stop.GuestStatus : (int)code;
+        }
+        catch (Exception e)
+        {
+            terminal?.Restore();
+            var (code, message) = ExitCodes.ForException(e);
+            System.Console.Error.WriteLine($"csvmm: {message}");
+            if (code == ExitCode.Software) log.Debug(e, "internal error");
+            return (int)code;
+        }
+        finally
+        {
+            terminal?.Restore();
+        }
+    }
+
+    private static void LogSummary(ILogger log, VirtualMachine vm, StopReason stop)
+    {
+        log.Information("Guest stopped: {Detail}", stop.Detail);
+        if (log.IsEnabled(LogEventLevel.Debug))
+        {
+            foreach (var (reason, count) in vm.Exits.Snapshot())
+                log.Debug("vCPU exits {Reason}: {Count}", reason, count);
+            log.Debug("Unclaimed PIO reads/writes {R}/{W}, MMIO {MR}/{MW}",
+                vm.PioBus.UnclaimedReads, vm.PioBus.UnclaimedWrites, vm.MmioBus.UnclaimedReads, vm.MmioBus.UnclaimedWrites);
+            log.Debug("Serial: {Tx} bytes out, {Rx} bytes in, {Irq} interrupts",
+                vm.Serial.BytesTransmitted, vm.Serial.BytesReceived, vm.Serial.InterruptsRaised);
+        }
+    }
+
+    private static LogEventLevel? ParseLevel(string s) => s.ToLowerInvariant() switch
+    {
+        "trace" or "verbose" => LogEventLevel.Verbose,
+        "debug" => LogEventLevel.Debug,
+        "info" or "information" => LogEventLevel.Information,
+        "warn" or "warning" => LogEventLevel.Warning,
+        "error" => LogEventLevel.Error,
+        "off" or "none" => null,
+        _ => throw new UsageException($"--log-level '{s}': expected trace, debug, info, warning, error or off"),
+    };
+
+    internal static VmConfig BuildConfig(RunOptions o)
+    {
+        if (o.Memory < VmConfig.MinimumMemoryMiB)
+            throw new UsageException($"--memory {o.Memory}: at least {VmConfig.MinimumMemoryMiB} MiB is needed");
+        long hostMiB = HostMemoryMiB();
+        if (hostMiB > 0 && o.Memory > hostMiB)
+            throw new UsageException($"--memory {o.Memory}: more than this host's {hostMiB} MiB of RAM");
+        if (o.Cpus < 1)
+            throw new UsageException($"--cpus {o.Cpus}: at least 1 vCPU is needed");
+        if (o.Cpus > Arch.X86_64.MpTable.MaxCpus)
+            throw new UsageException($"--cpus {o.Cpus}: csvmm supports at most {Arch.X86_64.MpTable.MaxCpus} vCPUs");
+        if (o.Timeout < 0 || double.IsNaN(o.Timeout))
+            throw new UsageException($"--timeout {o.Timeout}: must be 0 (none) or a positive number of seconds");
+        return new VmConfig
+        {
+            KernelPath = o.Kernel,
+            InitrdPath = o.Initrd,
+            Cmdline = o.Cmdline,
+            MemoryMiB = o.Memory,
+            Cpus = o.Cpus,
+            Disks = o.Disks.Select(DiskSpec.Parse).ToList(),
+            KvmDevice = o.KvmDevice,
+            TimeoutSeconds = o.Timeout,
+        };
+    }
+
+    private static long HostMemoryMiB()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+                if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+}
