@@ -10,6 +10,11 @@ namespace Csvmm.Kvm.Native;
 /// </summary>
 public static unsafe partial class FileIo
 {
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EACCES = 13;
+    public const int EWOULDBLOCK = 11;
+    public const int EIO = 5;
     public const int EOPNOTSUPP = 95;
     public const int EISDIR = 21;
     public const int EROFS = 30;

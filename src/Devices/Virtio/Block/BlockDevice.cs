@@ -1,0 +1,367 @@
+using System.Buffers.Binary;
+using System.Text;
+using Csvmm.Kvm;
+using Csvmm.Kvm.Native;
+using Serilog;
+using static Csvmm.Devices.Virtio.Block.BlockProtocol;
+
+namespace Csvmm.Devices.Virtio.Block;
+
+/// <summary>
+/// virtio-blk (device ID 2) over a <see cref="BlockBackend"/>, one request queue (REFERENCE 5).
+/// Requests use any descriptor layout (VERSION_1): the 16-byte header is the start of the readable
+/// bytes, the status the last writable byte, data lies in between. Data moves with preadv/pwritev
+/// straight into/out of guest memory through a preallocated iovec array; nothing is allocated per
+/// request. A write completes once pwritev has taken every byte (the page cache holds it); FLUSH
+/// completes after fdatasync, and without a negotiated FLUSH every write is synced before completion.
+/// </summary>
+public sealed class BlockDevice : IVirtioDevice
+{
+    public const ushort QueueSize = 256;
+
+    /// <summary>Data segments per request: the queue size minus header and status descriptors.</summary>
+    public const uint SegMax = QueueSize - 2;
+
+    public const uint MaxDiscardSectors = 1u << 22; // 2 GiB per segment
+    public const uint MaxDiscardSegments = 32;
+
+    private static readonly ushort[] QueueSizes = [QueueSize];
+
+    private readonly BlockBackend _backend;
+    private readonly ILogger _log;
+    private readonly byte[] _config = new byte[ConfigSize];
+    private readonly byte[] _id = new byte[IdSize];
+    private readonly DescriptorChain _chain = new(QueueSize);
+    private readonly IoVec[] _iov = new IoVec[QueueSize];
+    private readonly byte[] _scratch = new byte[HeaderSize];
+
+    private GuestMemory? _memory;
+    private Virtqueue? _queue;
+    private IVirtioInterrupt? _interrupt;
+    private bool _flushNegotiated;
+
+    /// <param name="backend">The opened image; the device does not own (dispose) it.</param>
+    /// <param name="serial">GET_ID serial (ASCII, at most 20 bytes); default derived from the image's device and inode.</param>
+    public BlockDevice(BlockBackend backend, string? serial = null, ILogger? log = null)
+    {
+        _backend = backend;
+        _log = log ?? Serilog.Core.Logger.None;
+        serial ??= $"{backend.Device:x}-{backend.Inode:x}";
+        int n = Encoding.ASCII.GetBytes(serial.AsSpan(0, Math.Min(serial.Length, IdSize)), _id);
+        _id.AsSpan(n).Clear();
+
+        OfferedFeatures = VirtioFeatures.Version1 | VirtioFeatures.IndirectDesc | VirtioFeatures.EventIdx
+            | FeatureFlush | FeatureBlkSize | FeatureSegMax
+            | (backend.ReadOnly ? FeatureRo : FeatureDiscard | FeatureWriteZeroes);
+
+        var c = _config.AsSpan();
+        BinaryPrimitives.WriteUInt64LittleEndian(c[ConfigCapacity..], backend.CapacitySectors);
+        BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigSegMax..], SegMax);
+        BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigBlkSize..], BlockBackend.SectorSize);
+        if (!backend.ReadOnly)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigMaxDiscardSectors..], MaxDiscardSectors);
+            BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigMaxDiscardSeg..], MaxDiscardSegments);
+            BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigDiscardSectorAlignment..], 1);
+            BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigMaxWriteZeroesSectors..], MaxDiscardSectors);
+            BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigMaxWriteZeroesSeg..], MaxDiscardSegments);
+            c[ConfigWriteZeroesMayUnmap] = 1;
+        }
+    }
+
+    public uint DeviceType => BlockProtocol.DeviceType;
+
+    public ulong OfferedFeatures { get; }
+
+    public ReadOnlySpan<ushort> QueueMaxSizes => QueueSizes;
+
+    public BlockCounters Counters { get; } = new();
+
+    public BlockBackend Backend => _backend;
+
+    /// <summary>The GET_ID serial as sent to the guest (20 bytes, NUL-padded).</summary>
+    public ReadOnlySpan<byte> Serial => _id;
+
+    public void ReadConfig(ulong offset, Span<byte> data)
+    {
+        data.Clear();
+        if (offset >= (ulong)_config.Length) return;
+        var src = _config.AsSpan((int)offset);
+        src[..Math.Min(src.Length, data.Length)].CopyTo(data);
+    }
+
+    public void WriteConfig(ulong offset, ReadOnlySpan<byte> data)
+    {
+        // Nothing writable without CONFIG_WCE, which is not offered.
+        _log.Debug("virtio-blk: ignored config write at offset {Offset}", offset);
+    }
+
+    public void Activate(GuestMemory memory, IReadOnlyList<Virtqueue> queues, ulong negotiatedFeatures, IVirtioInterrupt interrupt)
+    {
+        if (!queues[0].IsActive)
+            throw new VirtioDeviceException("virtio-blk: the driver did not enable the request queue");
+        _memory = memory;
+        _queue = queues[0];
+        _interrupt = interrupt;
+        _flushNegotiated = (negotiatedFeatures & FeatureFlush) != 0;
+    }
+
+    public void Reset()
+    {
+        _memory = null;
+        _queue = null;
+        _interrupt = null;
+        _flushNegotiated = false;
+    }
+
+    public void ProcessQueue(int queueIndex)
+    {
+        var q = _queue;
+        if (q is null || queueIndex != 0 || !q.IsActive) return;
+        bool used = false;
+        while (true)
+        {
+            PopResult r;
+            while ((r = q.TryPopChain(_chain)) != PopResult.Empty)
+            {
+                if (r == PopResult.RingCorrupt) goto done; // the transport sets DEVICE_NEEDS_RESET
+                // A refused chain still goes back to the driver, with nothing written (REFERENCE 4.7).
+                uint len = r == PopResult.Chain ? Handle(_chain) : 0;
+                q.AddUsed(_chain.Head, len);
+                used = true;
+            }
+            if (!q.EnableNotification()) break;
+        }
+    done:
+        if (used) _interrupt?.NotifyUsed(0);
+    }
+
+    /// <summary>Executes one request; returns used.len (REFERENCE 5.5).</summary>
+    private uint Handle(DescriptorChain chain)
+    {
+        if (chain.WritableLength == 0)
+        {
+            Interlocked.Increment(ref Counters.MissingStatus);
+            _log.Debug("virtio-blk: request {Head} has no writable status byte", chain.Head);
+            return 0;
+        }
+        var last = chain[chain.Count - 1];
+        ulong statusAddress = last.Address + last.Length - 1;
+        ulong writableData = chain.WritableLength - 1;
+
+        byte status;
+        uint written = 0;
+        if (chain.ReadableLength < HeaderSize)
+            status = Invalid(chain, "header shorter than 16 bytes");
+        else
+        {
+            var header = _scratch.AsSpan(0, HeaderSize);
+            CopyFromReadable(chain, 0, header);
+            uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+            ulong readableData = chain.ReadableLength - HeaderSize;
+            status = type switch
+            {
+                TypeIn => Read(chain, sector, writableData, out written),
+                TypeOut => Write(chain, sector, readableData),
+                TypeFlush => Flush(),
+                TypeGetId => GetId(chain, writableData, out written),
+                TypeDiscard or TypeWriteZeroes => DiscardOrZero(chain, type, readableData),
+                _ => Unsupported(type),
+            };
+        }
+
+        if (status == StatusIoErr) Interlocked.Increment(ref Counters.IoErrors);
+        if (_memory!.TryGetSpan(statusAddress, 1, out var s)) s[0] = status;
+        return written + 1;
+    }
+
+    private byte Read(DescriptorChain chain, ulong sector, ulong length, out uint written)
+    {
+        written = 0;
+        Interlocked.Increment(ref Counters.ReadRequests);
+        if (!CheckRange(chain, sector, length)) return StatusIoErr;
+        int n = BuildIovecs(chain, writable: true, skip: 0, length);
+        long got = n == 0 ? 0 : _backend.Read(_iov.AsSpan(0, n), (long)(sector * BlockBackend.SectorSize));
+        if (got != (long)length) return HostError("read", sector, length, got);
+        Interlocked.Add(ref Counters.BytesRead, got);
+        written = (uint)length;
+        return StatusOk;
+    }
+
+    private byte Write(DescriptorChain chain, ulong sector, ulong length)
+    {
+        Interlocked.Increment(ref Counters.WriteRequests);
+        if (_backend.ReadOnly) return Invalid(chain, "write to a read-only disk");
+        if (!CheckRange(chain, sector, length)) return StatusIoErr;
+        int n = BuildIovecs(chain, writable: false, skip: HeaderSize, length);
+        long put = n == 0 ? 0 : _backend.Write(_iov.AsSpan(0, n), (long)(sector * BlockBackend.SectorSize));
+        if (put != (long)length) return HostError("write", sector, length, put);
+        Interlocked.Add(ref Counters.BytesWritten, put);
+        return SyncUnlessFlushNegotiated();
+    }
+
+    private byte Flush()
+    {
+        Interlocked.Increment(ref Counters.FlushRequests);
+        int errno = _backend.Flush();
+        return errno == 0 ? StatusOk : HostError("flush", 0, 0, -errno);
+    }
+
+    private byte GetId(DescriptorChain chain, ulong length, out uint written)
+    {
+        written = 0;
+        Interlocked.Increment(ref Counters.GetIdRequests);
+        if (length < IdSize) return Invalid(chain, "GET_ID buffer shorter than 20 bytes");
+        CopyToWritable(chain, _id);
+        written = IdSize;
+        return StatusOk;
+    }
+
+    private byte DiscardOrZero(DescriptorChain chain, uint type, ulong length)
+    {
+        bool zero = type == TypeWriteZeroes;
+        Interlocked.Increment(ref zero ? ref Counters.WriteZeroesRequests : ref Counters.DiscardRequests);
+        if (_backend.ReadOnly) return Invalid(chain, "discard/write-zeroes on a read-only disk");
+        if (length == 0 || length % DiscardSegmentSize != 0 || length / DiscardSegmentSize > MaxDiscardSegments)
+            return Invalid(chain, "discard/write-zeroes data is not 1..32 16-byte segments");
+
+        var seg = _scratch.AsSpan(0, DiscardSegmentSize);
+        // Validate every segment before changing anything.
+        for (ulong off = 0; off < length; off += DiscardSegmentSize)
+        {
+            CopyFromReadable(chain, HeaderSize + off, seg);
+            ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(seg);
+            uint count = BinaryPrimitives.ReadUInt32LittleEndian(seg[8..]);
+            uint flags = BinaryPrimitives.ReadUInt32LittleEndian(seg[12..]);
+            // Unknown flags, or unmap on a discard, must be answered UNSUPP (virtio 1.2 §5.2.6.2).
+            if ((flags & ~SegmentFlagUnmap) != 0 || (!zero && flags != 0))
+            {
+                Interlocked.Increment(ref Counters.UnsupportedRequests);
+                return StatusUnsupp;
+            }
+            if (count > MaxDiscardSectors || !CheckRange(chain, sector, (ulong)count * BlockBackend.SectorSize))
+                return StatusIoErr;
+        }
+        for (ulong off = 0; off < length; off += DiscardSegmentSize)
+        {
+            CopyFromReadable(chain, HeaderSize + off, seg);
+            long offset = (long)BinaryPrimitives.ReadUInt64LittleEndian(seg) * BlockBackend.SectorSize;
+            long bytes = (long)BinaryPrimitives.ReadUInt32LittleEndian(seg[8..]) * BlockBackend.SectorSize;
+            bool unmap = (BinaryPrimitives.ReadUInt32LittleEndian(seg[12..]) & SegmentFlagUnmap) != 0;
+            if (bytes == 0) continue;
+            int errno = zero ? _backend.WriteZeroes(offset, bytes, unmap) : _backend.Discard(offset, bytes);
+            if (errno != 0) return HostError(zero ? "write-zeroes" : "discard", (ulong)offset / BlockBackend.SectorSize, (ulong)bytes, -errno);
+        }
+        return SyncUnlessFlushNegotiated();
+    }
+
+    private byte Unsupported(uint type)
+    {
+        Interlocked.Increment(ref Counters.UnsupportedRequests);
+        _log.Debug("virtio-blk: unsupported request type {Type}", type);
+        return StatusUnsupp;
+    }
+
+    /// <summary>Without a negotiated FLUSH the driver assumes write-through: make each change durable now.</summary>
+    private byte SyncUnlessFlushNegotiated()
+    {
+        if (_flushNegotiated) return StatusOk;
+        int errno = _backend.Flush();
+        return errno == 0 ? StatusOk : HostError("fdatasync after write", 0, 0, -errno);
+    }
+
+    /// <summary>Data must be whole sectors and [sector, sector + len/512) within the capacity, without overflow.</summary>
+    private bool CheckRange(DescriptorChain chain, ulong sector, ulong length)
+    {
+        if (length % BlockBackend.SectorSize != 0)
+        {
+            Invalid(chain, "data length is not a multiple of 512");
+            return false;
+        }
+        ulong capacity = _backend.CapacitySectors;
+        if (sector > capacity || length / BlockBackend.SectorSize > capacity - sector)
+        {
+            Invalid(chain, "sector range beyond the end of the disk");
+            return false;
+        }
+        return true;
+    }
+
+    private byte Invalid(DescriptorChain chain, string why)
+    {
+        _log.Debug("virtio-blk: request {Head} refused: {Why}", chain.Head, why);
+        return StatusIoErr;
+    }
+
+    private byte HostError(string op, ulong sector, ulong length, long result)
+    {
+        Interlocked.Increment(ref Counters.HostErrors);
+        if (result < 0)
+            _log.Warning("virtio-blk: {Op} of {Length} bytes at sector {Sector} of {Path} failed: {Error}",
+                op, length, sector, _backend.Path, FileIo.Describe((int)-result));
+        else
+            _log.Warning("virtio-blk: short {Op} at sector {Sector} of {Path}: {Done} of {Length} bytes",
+                op, sector, _backend.Path, result, length);
+        return StatusIoErr;
+    }
+
+    /// <summary>
+    /// Fills <see cref="_iov"/> with host addresses for <paramref name="length"/> bytes of the readable
+    /// (or writable) part, starting <paramref name="skip"/> bytes in. Segments were checked against
+    /// guest RAM when the chain was popped.
+    /// </summary>
+    private int BuildIovecs(DescriptorChain chain, bool writable, ulong skip, ulong length)
+    {
+        int count = 0;
+        var segments = chain.Segments;
+        int start = writable ? chain.ReadableCount : 0;
+        int end = writable ? chain.Count : chain.ReadableCount;
+        for (int i = start; i < end && length > 0; i++)
+        {
+            var s = segments[i];
+            if (skip >= s.Length)
+            {
+                skip -= s.Length;
+                continue;
+            }
+            ulong take = Math.Min(s.Length - skip, length);
+            if (!_memory!.TryTranslate(s.Address + skip, take, out nint host))
+                throw new InvalidOperationException("a validated descriptor left guest memory"); // unreachable
+            _iov[count++] = new IoVec { Base = host, Length = (nuint)take };
+            length -= take;
+            skip = 0;
+        }
+        return count;
+    }
+
+    private void CopyFromReadable(DescriptorChain chain, ulong offset, Span<byte> destination)
+    {
+        var segments = chain.Segments;
+        for (int i = 0; i < chain.ReadableCount && destination.Length > 0; i++)
+        {
+            var s = segments[i];
+            if (offset >= s.Length)
+            {
+                offset -= s.Length;
+                continue;
+            }
+            int take = (int)Math.Min(s.Length - offset, (ulong)destination.Length);
+            _memory!.GetSpan(s.Address + offset, take).CopyTo(destination);
+            destination = destination[take..];
+            offset = 0;
+        }
+    }
+
+    private void CopyToWritable(DescriptorChain chain, ReadOnlySpan<byte> source)
+    {
+        var segments = chain.Segments;
+        for (int i = chain.ReadableCount; i < chain.Count && source.Length > 0; i++)
+        {
+            var s = segments[i];
+            int take = (int)Math.Min(s.Length, (ulong)source.Length);
+            source[..take].CopyTo(_memory!.GetSpan(s.Address, take));
+            source = source[take..];
+        }
+    }
+}
