@@ -124,9 +124,10 @@ public sealed class BlockBackend : IDisposable
     /// </summary>
     public int WriteZeroes(long offset, long length, bool unmap)
     {
-        int errno = unmap ? FileIo.PunchHole(_fd.Fd, offset, length) : FileIo.ZeroRange(_fd.Fd, offset, length);
+        int errno = ForceZeroFillForTesting ? FileIo.EOPNOTSUPP
+            : unmap ? FileIo.PunchHole(_fd.Fd, offset, length) : FileIo.ZeroRange(_fd.Fd, offset, length);
         if (errno != FileIo.EOPNOTSUPP) return errno;
-        if (unmap)
+        if (unmap && !ForceZeroFillForTesting)
         {
             errno = FileIo.ZeroRange(_fd.Fd, offset, length);
             if (errno != FileIo.EOPNOTSUPP) return errno;
@@ -142,6 +143,9 @@ public sealed class BlockBackend : IDisposable
         }
         return 0;
     }
+
+    /// <summary>Test hook: behave as if the file system supported neither PUNCH_HOLE nor ZERO_RANGE.</summary>
+    internal bool ForceZeroFillForTesting { get; set; }
 
     /// <summary>Test hook: swaps the descriptor (e.g. for a read-only one, to provoke host I/O errors).</summary>
     internal void ReplaceDescriptorForTesting(FileDescriptor fd)

@@ -174,6 +174,20 @@ public class BlockDeviceTests
     }
 
     [Fact]
+    public void Write_zeroes_falls_back_to_writing_zeros_when_fallocate_is_unsupported()
+    {
+        using var h = new BlockHarness(sizeBytes: 1 << 21);
+        h.Backend.ForceZeroFillForTesting = true;
+        var before = h.FileBytes();
+        // 300 sectors: more than one 64 KiB zero buffer.
+        Assert.Equal((StatusOk, 1u), h.Submit(TypeWriteZeroes, 0, 16, Segment(7, 300, SegmentFlagUnmap)));
+        var after = h.FileBytes();
+        Assert.True(after.AsSpan(7 * 512, 300 * 512).IndexOfAnyExcept((byte)0) < 0);
+        Assert.Equal(before.AsSpan(307 * 512).ToArray(), after.AsSpan(307 * 512).ToArray());
+        Assert.Equal(before.AsSpan(0, 7 * 512).ToArray(), after.AsSpan(0, 7 * 512).ToArray());
+    }
+
+    [Fact]
     public void Write_zeroes_beyond_the_disk_is_an_io_error_and_changes_nothing()
     {
         using var h = new BlockHarness();
