@@ -59,7 +59,10 @@ KEY="$(recipe_hash "${RECIPE_FILES[@]}")"
 KERNEL_FILES=(kernel.config)
 while IFS= read -r f; do KERNEL_FILES+=("$f"); done < <(
     cd "$HERE" && find patches -type f | LC_ALL=C sort)
-KKEY="$(recipe_hash "${KERNEL_FILES[@]}")"
+# Bump when the kernel steps below change (the kernel tree is keyed separately
+# so that user-land changes do not rebuild it).
+KERNEL_RECIPE=1
+KKEY="$(PKGVERS="$PKGVERS kernel-recipe=$KERNEL_RECIPE" recipe_hash "${KERNEL_FILES[@]}")"
 
 OUT="$CACHE/images/$KEY"
 print_paths() {
@@ -99,10 +102,11 @@ if [ ! -f "$KDIR/.csvmm-built" ]; then
             patch -d "$KDIR.tmp" -p1 --batch --forward --no-backup-if-mismatch -s < "$p" >&2
         done
         log "configuring (tinyconfig + kernel.config)"
-        make -C "$KDIR.tmp" -s tinyconfig >&2
         cp "$HERE/kernel.config" "$KDIR.tmp/csvmm.config"
-        (cd "$KDIR.tmp" && scripts/kconfig/merge_config.sh -m .config csvmm.config >/dev/null)
-        make -C "$KDIR.tmp" -s olddefconfig >&2
+        (cd "$KDIR.tmp" && make -s ARCH=x86_64 tinyconfig &&
+            scripts/kconfig/merge_config.sh -m .config csvmm.config &&
+            make -s ARCH=x86_64 olddefconfig) > "$KDIR.tmp/csvmm-config.log" 2>&1 \
+            || { cat "$KDIR.tmp/csvmm-config.log" >&2; die "kernel configuration failed"; }
         bad=0
         while IFS= read -r line; do
             if [[ "$line" =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
@@ -121,7 +125,7 @@ if [ ! -f "$KDIR/.csvmm-built" ]; then
         mv "$KDIR.tmp" "$KDIR"
     fi
     log "building kernel with make -j$JOBS (a few minutes)"
-    make -C "$KDIR" -s -j"$JOBS" bzImage >&2
+    make -C "$KDIR" -s ARCH=x86_64 -j"$JOBS" bzImage >&2
     touch "$KDIR/.csvmm-built"
     log "kernel built in $((SECONDS - T0)) s"
 fi
