@@ -12,6 +12,12 @@ public sealed unsafe class KvmRunPage
     public const int OffsetImmediateExit = 1;
     public const int OffsetExitReason = 8;
     public const int OffsetExit = 32;
+    public const int OffsetIoDirection = 32, OffsetIoSize = 33, OffsetIoPort = 34, OffsetIoCount = 36, OffsetIoDataOffset = 40;
+    public const int OffsetMmioPhysAddr = 32, OffsetMmioData = 40, OffsetMmioLen = 48, OffsetMmioIsWrite = 52;
+    public const int OffsetFailEntryReason = 32;
+    public const int OffsetInternalSuberror = 32, OffsetInternalNdata = 36, OffsetInternalData = 40;
+    public const int OffsetSystemEventType = 32;
+    public const int OffsetHardwareExitReason = 32;
 
     internal KvmRunPage(byte* p, int size)
     {
@@ -30,11 +36,11 @@ public sealed unsafe class KvmRunPage
     public KvmExitReason ExitReason => (KvmExitReason)(*(uint*)(_p + OffsetExitReason));
 
     // KVM_EXIT_IO
-    public bool IoIsOut => _p[32] == 1;
-    public int IoSize => _p[33];
-    public ushort IoPort => *(ushort*)(_p + 34);
-    public uint IoCount => *(uint*)(_p + 36);
-    public ulong IoDataOffset => *(ulong*)(_p + 40);
+    public bool IoIsOut => _p[OffsetIoDirection] == 1;
+    public int IoSize => _p[OffsetIoSize];
+    public ushort IoPort => *(ushort*)(_p + OffsetIoPort);
+    public uint IoCount => *(uint*)(_p + OffsetIoCount);
+    public ulong IoDataOffset => *(ulong*)(_p + OffsetIoDataOffset);
 
     /// <summary>The PIO data buffer: count × size bytes at data_offset, bounds-checked against the mapping.</summary>
     public Span<byte> IoData
@@ -50,22 +56,22 @@ public sealed unsafe class KvmRunPage
     }
 
     // KVM_EXIT_MMIO
-    public ulong MmioPhysAddr => *(ulong*)(_p + 32);
-    public Span<byte> MmioData => new(_p + 40, Math.Min((int)MmioLen, 8));
-    public uint MmioLen => *(uint*)(_p + 48);
-    public bool MmioIsWrite => _p[52] != 0;
+    public ulong MmioPhysAddr => *(ulong*)(_p + OffsetMmioPhysAddr);
+    public Span<byte> MmioData => new(_p + OffsetMmioData, Math.Min((int)MmioLen, 8));
+    public uint MmioLen => *(uint*)(_p + OffsetMmioLen);
+    public bool MmioIsWrite => _p[OffsetMmioIsWrite] != 0;
 
     // KVM_EXIT_FAIL_ENTRY
-    public ulong FailEntryReason => *(ulong*)(_p + 32);
+    public ulong FailEntryReason => *(ulong*)(_p + OffsetFailEntryReason);
 
     // KVM_EXIT_INTERNAL_ERROR
-    public uint InternalSuberror => *(uint*)(_p + 32);
-    public uint InternalNdata => *(uint*)(_p + 36);
-    public ReadOnlySpan<ulong> InternalData => new(_p + 40, (int)Math.Min(InternalNdata, 16u));
+    public uint InternalSuberror => *(uint*)(_p + OffsetInternalSuberror);
+    public uint InternalNdata => *(uint*)(_p + OffsetInternalNdata);
+    public ReadOnlySpan<ulong> InternalData => new(_p + OffsetInternalData, (int)Math.Min(InternalNdata, 16u));
 
     // KVM_EXIT_SYSTEM_EVENT
-    public uint SystemEventType => *(uint*)(_p + 32);
+    public uint SystemEventType => *(uint*)(_p + OffsetSystemEventType);
 
     // KVM_EXIT_UNKNOWN
-    public ulong HardwareExitReason => *(ulong*)(_p + 32);
+    public ulong HardwareExitReason => *(ulong*)(_p + OffsetHardwareExitReason);
 }

@@ -37,16 +37,16 @@ public static class CliApp
             s.HelpWriter = null;
             s.CaseSensitive = true;
             s.AutoVersion = false;
+            s.AllowMultiInstance = true; // --disk and --net repeat
         });
-        var result = parser.ParseArguments<RunOptions>(args);
-        if (result is NotParsed<RunOptions> notParsed)
+        var result = parser.ParseArguments(args, typeof(RunOptions));
+        if (result is NotParsed<object> notParsed)
             return ReportParseErrors(result, notParsed.Errors);
 
-        var options = ((Parsed<RunOptions>)result).Value;
-        return RunVm(options, sinceStart);
+        return RunVm((RunOptions)((Parsed<object>)result).Value, sinceStart);
     }
 
-    private static int ReportParseErrors(ParserResult<RunOptions> result, IEnumerable<Error> errors)
+    private static int ReportParseErrors(ParserResult<object> result, IEnumerable<Error> errors)
     {
         var list = errors.ToList();
         if (list.Any(e => e is HelpRequestedError or HelpVerbRequestedError or NoVerbSelectedError))
@@ -144,6 +144,12 @@ public static class CliApp
                 vm.PioBus.UnclaimedReads, vm.PioBus.UnclaimedWrites, vm.MmioBus.UnclaimedReads, vm.MmioBus.UnclaimedWrites);
             log.Debug("Serial: {Tx} bytes out, {Rx} bytes in, {Irq} interrupts",
                 vm.Serial.BytesTransmitted, vm.Serial.BytesReceived, vm.Serial.InterruptsRaised);
+            foreach (var blk in vm.BlockDevices)
+            {
+                log.Debug("{Name} ({Path}): {Counters}", blk.GuestName, blk.Path, blk.Device.Counters.ToString());
+                for (int q = 0; q < blk.Transport.QueueCount; q++)
+                    log.Debug("{Name} queue {Queue}: {Counters}", blk.GuestName, q, blk.Transport.Queues[q].Counters.ToString());
+            }
         }
     }
 

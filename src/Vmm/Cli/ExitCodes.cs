@@ -1,3 +1,4 @@
+using Csvmm.Devices.Virtio.Block;
 using Csvmm.Kvm;
 using Csvmm.Kvm.Native;
 using Csvmm.Vmm.Boot;
@@ -24,6 +25,15 @@ public static class ExitCodes
     public static (ExitCode Code, string Message) ForException(Exception e) => e switch
     {
         UsageException => (ExitCode.Usage, e.Message),
+        BlockBackendException b => (b.Kind switch
+        {
+            BlockBackendError.NotFound => ExitCode.NoInput,
+            BlockBackendError.PermissionDenied => ExitCode.NoPermission,
+            BlockBackendError.IsDirectory or BlockBackendError.NotAFile => ExitCode.BadInput,
+            BlockBackendError.TooSmall => ExitCode.Config,
+            BlockBackendError.InUse => ExitCode.Busy,
+            _ => ExitCode.HostError,
+        }, e.Message),
         KernelFileException => (ExitCode.NoInput, e.Message),
         BootException => (ExitCode.BadInput, e.Message),
         ConfigException => (ExitCode.Config, e.Message),

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Csvmm.Devices.Bus;
 using Csvmm.Devices.Legacy;
+using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Block;
 using Csvmm.Kvm;
 using Csvmm.Vmm.Arch.X86_64;
 using Csvmm.Vmm.Boot;
@@ -25,6 +27,8 @@ public sealed class VirtualMachine : IDisposable
     private readonly GuestMemory _memory;
     private readonly List<VcpuThread> _vcpus = [];
     private readonly List<IDisposable> _owned = [];
+    private readonly List<BlockBackend> _disks = [];
+    private readonly VirtioEventLoop _io;
     private readonly ManualResetEventSlim _stopped = new();
     private readonly Stopwatch _sinceStart;
     private StopReason _stopReason;
@@ -39,6 +43,8 @@ public sealed class VirtualMachine : IDisposable
     public TimeSpan? FirstRunAt { get; private set; }
     public TimeSpan? BootMarkAt { get; private set; }
     public KernelImage Kernel { get; }
+    public IReadOnlyList<VirtioBlockInfo> BlockDevices => _blockDevices;
+    private readonly List<VirtioBlockInfo> _blockDevices = [];
 
     private VirtualMachine(VmConfig config, ILogger log, ConsoleOutput console, Stopwatch sinceStart)
     {
@@ -50,10 +56,23 @@ public sealed class VirtualMachine : IDisposable
         // Parse inputs before touching KVM, so bad files fail fast with their own message.
         Kernel = KernelImage.Load(config.KernelPath);
         byte[]? initrd = config.InitrdPath is { } ip ? LoadInitrd(ip) : null;
-
-        _kvm = KvmSystem.Open(config.KvmDevice);
+        _io = new VirtioEventLoop(log);
         try
         {
+            // Disks next: a missing or locked image is reported before KVM is touched.
+            foreach (var disk in config.Disks)
+                _disks.Add(BlockBackend.Open(disk.Path, disk.ReadOnly, log));
+        }
+        catch
+        {
+            foreach (var d in _disks) d.Dispose();
+            _io.Dispose();
+            throw;
+        }
+
+        try
+        {
+            _kvm = KvmSystem.Open(config.KvmDevice);
             _kvm.RequireCapabilities(KvmCap.Irqchip, KvmCap.UserMemory, KvmCap.SetTssAddr, KvmCap.ExtCpuid,
                 KvmCap.Pit2, KvmCap.Ioeventfd, KvmCap.Irqfd, KvmCap.MpState, KvmCap.ImmediateExit);
             int maxVcpus = _kvm.CheckExtension(KvmCap.MaxVcpus);
@@ -81,7 +100,16 @@ public sealed class VirtualMachine : IDisposable
             MmioBus.Register(Layout.GuestControlAddress, Layout.GuestControlSize,
                 new GuestControl(OnGuestExit, OnGuestMark), "guest-control");
 
+            var resources = new ResourceAllocator();
             var virtio = new List<(ulong, uint)>();
+            for (int i = 0; i < _disks.Count; i++)
+            {
+                var (mmioBase, gsi) = resources.AllocateVirtio();
+                var device = new BlockDevice(_disks[i], config.Disks[i].Id, log);
+                var transport = AddVirtioDevice(device, mmioBase, gsi, $"virtio-blk{i}");
+                _blockDevices.Add(new VirtioBlockInfo($"vd{(char)('a' + i)}", config.Disks[i].Path, device, transport, mmioBase, gsi));
+                virtio.Add((mmioBase, gsi));
+            }
             bool? rootReadOnly = config.Disks.Count > 0 ? config.Disks[0].ReadOnly : null;
             KernelCommandLine = KernelCmdline.Build(virtio, rootReadOnly, config.Cmdline);
 
@@ -113,6 +141,22 @@ public sealed class VirtualMachine : IDisposable
     public GuestMemory Memory => _memory;
 
     public KvmVm Vm => _vm;
+
+    /// <summary>
+    /// Puts a virtio device on the MMIO bus behind a transport: QueueNotify of each queue becomes a
+    /// KVM ioeventfd (no vCPU exit), completions raise the GSI through an irqfd, and the queue work
+    /// runs on the I/O thread.
+    /// </summary>
+    private VirtioMmioTransport AddVirtioDevice(IVirtioDevice device, ulong mmioBase, uint gsi, string name)
+    {
+        var irq = Own(new IrqfdLine(_vm, gsi));
+        var transport = Own(new VirtioMmioTransport(device, _memory, irq, _log));
+        MmioBus.Register(mmioBase, VirtioMmioTransport.WindowSize, transport, name);
+        for (int q = 0; q < transport.QueueCount; q++)
+            _vm.AssignIoeventfd(transport.QueueEvent(q), mmioBase + VirtioMmioTransport.QueueNotifyOffset, 4, (ulong)q);
+        _io.Add(transport);
+        return transport;
+    }
 
     private T Own<T>(T disposable) where T : IDisposable
     {
@@ -180,6 +224,7 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Runs the vCPUs until the guest or the host stops the VM; returns why.</summary>
     public StopReason Run()
     {
+        _io.Start();
         foreach (var v in _vcpus) v.Start();
         bool stopped = _config.TimeoutSeconds > 0
             ? _stopped.Wait(TimeSpan.FromSeconds(_config.TimeoutSeconds))
@@ -191,6 +236,12 @@ public sealed class VirtualMachine : IDisposable
             if (!v.Join(TimeSpan.FromSeconds(5)))
                 _log.Warning("vCPU {Id} did not leave KVM_RUN within 5 s", v.Id);
         foreach (var v in _vcpus) Exits.Add(v.Exits);
+        // vCPUs are out of KVM_RUN: finish the I/O thread's current batch, then make every
+        // completed write durable before the process can exit.
+        _io.Stop();
+        foreach (var d in _disks)
+            if (!d.ReadOnly && d.Flush() != 0)
+                _log.Warning("fdatasync of {Path} failed at shutdown", d.Path);
         return _stopReason;
     }
 
@@ -247,8 +298,10 @@ public sealed class VirtualMachine : IDisposable
 
     private void DisposeKvm()
     {
+        _io.Dispose();
         foreach (var v in _vcpus) v.Dispose();
         foreach (var d in _owned) d.Dispose();
+        foreach (var d in _disks) d.Dispose();
         _memory?.Dispose();
         _vm?.Dispose();
         _kvm?.Dispose();
@@ -260,6 +313,9 @@ public sealed class VirtualMachine : IDisposable
         _stopped.Dispose();
     }
 }
+
+/// <summary>A block device as the guest sees it (vda, vdb, ...), for counters and logs.</summary>
+public sealed record VirtioBlockInfo(string GuestName, string Path, BlockDevice Device, VirtioMmioTransport Transport, ulong MmioBase, uint Gsi);
 
 /// <summary>The configuration cannot work (memory too small, too many vCPUs, ...).</summary>
 public sealed class ConfigException : Exception

@@ -1,0 +1,39 @@
+/* Prints the ABI facts csvmm's Kvm.Interop hard-codes, straight from the host's UAPI headers.
+ * Compiled and run by AbiTests; one "name value" pair per line. */
+#include <stdio.h>
+#include <stddef.h>
+#include <linux/kvm.h>
+
+#define SZ(t) printf("sizeof_%s %zu\n", #t, sizeof(struct t))
+#define OFF(t, f) printf("offsetof_%s_%s %zu\n", #t, #f, offsetof(struct t, f))
+#define NR(n) printf("%s %lu\n", #n, (unsigned long)(n))
+
+int main(void)
+{
+    NR(KVM_GET_API_VERSION); NR(KVM_CREATE_VM); NR(KVM_CHECK_EXTENSION); NR(KVM_GET_VCPU_MMAP_SIZE);
+    NR(KVM_GET_SUPPORTED_CPUID); NR(KVM_CREATE_VCPU); NR(KVM_SET_USER_MEMORY_REGION); NR(KVM_SET_TSS_ADDR);
+    NR(KVM_SET_IDENTITY_MAP_ADDR); NR(KVM_CREATE_IRQCHIP); NR(KVM_IRQ_LINE); NR(KVM_IRQFD); NR(KVM_CREATE_PIT2);
+    NR(KVM_IOEVENTFD); NR(KVM_RUN); NR(KVM_GET_REGS); NR(KVM_SET_REGS); NR(KVM_GET_SREGS); NR(KVM_SET_SREGS);
+    NR(KVM_GET_MSRS); NR(KVM_SET_MSRS); NR(KVM_GET_FPU); NR(KVM_SET_FPU); NR(KVM_GET_LAPIC); NR(KVM_SET_LAPIC);
+    NR(KVM_SET_CPUID2); NR(KVM_GET_MP_STATE); NR(KVM_SET_MP_STATE);
+
+    SZ(kvm_userspace_memory_region); SZ(kvm_regs); SZ(kvm_segment); SZ(kvm_dtable); SZ(kvm_sregs);
+    SZ(kvm_fpu); SZ(kvm_msr_entry); SZ(kvm_msrs); SZ(kvm_cpuid_entry2); SZ(kvm_cpuid2); SZ(kvm_pit_config);
+    SZ(kvm_irq_level); SZ(kvm_irqfd); SZ(kvm_ioeventfd); SZ(kvm_mp_state); SZ(kvm_lapic_state);
+
+    OFF(kvm_userspace_memory_region, guest_phys_addr); OFF(kvm_userspace_memory_region, userspace_addr);
+    OFF(kvm_regs, rip); OFF(kvm_regs, rflags); OFF(kvm_regs, r8);
+    OFF(kvm_segment, selector); OFF(kvm_segment, type); OFF(kvm_segment, unusable);
+    OFF(kvm_sregs, tr); OFF(kvm_sregs, gdt); OFF(kvm_sregs, cr0); OFF(kvm_sregs, efer); OFF(kvm_sregs, apic_base);
+    OFF(kvm_sregs, interrupt_bitmap);
+    OFF(kvm_fpu, fcw); OFF(kvm_fpu, last_ip); OFF(kvm_fpu, xmm); OFF(kvm_fpu, mxcsr);
+    OFF(kvm_cpuid_entry2, eax); OFF(kvm_cpuid_entry2, edx);
+    OFF(kvm_irqfd, resamplefd); OFF(kvm_ioeventfd, len); OFF(kvm_ioeventfd, fd); OFF(kvm_ioeventfd, flags);
+
+    OFF(kvm_run, immediate_exit); OFF(kvm_run, exit_reason); OFF(kvm_run, io.direction); OFF(kvm_run, io.size);
+    OFF(kvm_run, io.port); OFF(kvm_run, io.count); OFF(kvm_run, io.data_offset);
+    OFF(kvm_run, mmio.phys_addr); OFF(kvm_run, mmio.data); OFF(kvm_run, mmio.len); OFF(kvm_run, mmio.is_write);
+    OFF(kvm_run, internal.suberror); OFF(kvm_run, internal.ndata); OFF(kvm_run, internal.data);
+    OFF(kvm_run, system_event.type); OFF(kvm_run, fail_entry.hardware_entry_failure_reason);
+    return 0;
+}

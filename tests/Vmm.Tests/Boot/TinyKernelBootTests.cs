@@ -1,0 +1,84 @@
+using Csvmm.Vmm.Tests.Support;
+using Xunit;
+
+namespace Csvmm.Vmm.Tests.Boot;
+
+/// <summary>
+/// The VMM's boot path, console, exits and exit codes on real KVM, with hand-assembled kernels
+/// that run in microseconds (Linux guests are in <see cref="LinuxBootTests"/>).
+/// </summary>
+public sealed class TinyKernelBootTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    [KvmFact]
+    public void Console_output_reaches_stdout_and_an_i8042_reset_exits_0()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenReset("hello from the guest\n"), "hello");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("hello from the guest\n", r.Stdout);
+        Assert.Equal("", r.Stderr);
+    }
+
+    [KvmFact]
+    public void Guest_reported_status_becomes_the_exit_code()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenExit("bye\n", 3), "exit3");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
+        Assert.Equal(3, r.ExitCode);
+        Assert.Equal("bye\n", r.Stdout);
+    }
+
+    [KvmFact]
+    public void Serial_input_reaches_the_guest_and_its_echo_comes_back()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.EchoUntilQ(), "echo");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit, stdin: "ping 123 q");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("ping 123 q", r.Stdout.TrimEnd('\n'));
+    }
+
+    [KvmFact]
+    public void Boot_marker_is_logged_with_the_time_since_start()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.MarkThenReset(), "mark");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "info"], Limit);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Matches(@"Guest boot-time marker after \d+ ms", r.Stderr);
+    }
+
+    [KvmFact]
+    public void Timeout_stops_a_spinning_guest_with_code_124()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "spin");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--timeout", "1", "--log-level", "off"], Limit);
+        Assert.Equal(124, r.ExitCode);
+        Assert.Contains("still running after 1 s", r.Stderr);
+        Assert.True(r.Elapsed < TimeSpan.FromSeconds(30));
+    }
+
+    [KvmFact]
+    public void Console_file_receives_the_guest_output()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenReset("to a file\n"), "file");
+        string log = Path.Combine(Path.GetTempPath(), $"csvmm-console-{Environment.ProcessId}.log");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--console", $"file:{log}", "--log-level", "off"], Limit);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        Assert.Equal("to a file\n", File.ReadAllText(log));
+    }
+
+    [KvmFact]
+    public void Sigterm_stops_the_guest_in_order_with_code_143()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "spin-term");
+        using var p = System.Diagnostics.Process.Start(CsvmmProcess.StartInfo(["run", "--kernel", k, "--log-level", "info"]))!;
+        var err = p.StandardError.ReadToEndAsync();
+        Thread.Sleep(TimeSpan.FromSeconds(3));
+        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "csvmm did not stop after SIGTERM");
+        Assert.Equal(143, p.ExitCode);
+        Assert.Contains("SIGTERM", err.Result);
+    }
+}
