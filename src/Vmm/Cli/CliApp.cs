@@ -84,9 +84,10 @@ public static class CliApp
         ILogger log = Serilog.Core.Logger.None;
         try
         {
-            var level = ParseLevel(o.LogLevel);
-            var (consoleKind, consolePath) = ConsoleSpec.Parse(o.Console);
-            var config = BuildConfig(o);
+            var run = Resolve(o);
+            var level = ParseLevel(run.LogLevel);
+            var (consoleKind, consolePath) = ConsoleSpec.Parse(run.Console);
+            var config = run.Config;
 
             bool rawTty = consoleKind == ConsoleKind.Stdio && Posix.IsTerminal(Posix.StdinFd);
             var logConfig = new LoggerConfiguration().MinimumLevel.Is(level ?? LogEventLevel.Fatal);
@@ -96,6 +97,8 @@ public static class CliApp
                     standardErrorFromLevel: LogEventLevel.Verbose);
             var logger = logConfig.CreateLogger();
             log = logger;
+            if (config.Cpus > Environment.ProcessorCount)
+                log.Warning("--cpus {Cpus} is more than this host's {Cores} CPUs: vCPUs will share cores", config.Cpus, Environment.ProcessorCount);
 
             using var console = consoleKind switch
             {
@@ -113,6 +116,8 @@ public static class CliApp
             var stop = vm.Run();
             terminal?.Restore();
             LogSummary(log, vm, stop);
+            if (run.StatsPath is { } statsPath)
+                RunStatistics.Write(statsPath, vm, stop, sinceStart.Elapsed);
             var code = ExitCodes.For(stop);
             if (code is not ExitCode.GuestShutdown && stop.Kind != StopKind.GuestExitStatus)
                 System.Console.Error.WriteLine($"csvmm: {stop.Detail}");
@@ -131,6 +136,27 @@ public static class CliApp
         {
             terminal?.Restore();
         }
+    }
+
+    /// <summary>The effective settings: built-in defaults, then the --config file, then flags.</summary>
+    internal sealed record ResolvedRun(VmConfig Config, string LogLevel, string Console, string? StatsPath);
+
+    internal static ResolvedRun Resolve(RunOptions o)
+    {
+        var file = o.Config is { } cf ? VmConfigFile.Load(cf) : null;
+        var disks = o.Disks.Any() ? o.Disks.ToList() : file?.Disks ?? [];
+        string kernel = o.Kernel ?? file?.Kernel
+            ?? throw new UsageException("missing --kernel (or \"kernel\" in the --config file)");
+        var config = BuildConfig(
+            kernel,
+            o.Initrd ?? file?.Initrd,
+            o.Cmdline ?? file?.Cmdline,
+            o.Memory ?? file?.Memory ?? VmConfig.DefaultMemoryMiB,
+            o.Cpus ?? file?.Cpus ?? 1,
+            disks,
+            o.Timeout ?? file?.Timeout ?? 0,
+            o.KvmDevice);
+        return new ResolvedRun(config, o.LogLevel ?? file?.LogLevel ?? "info", o.Console ?? file?.Console ?? "stdio", o.Stats ?? file?.Stats);
     }
 
     private static void LogSummary(ILogger log, VirtualMachine vm, StopReason stop)
@@ -153,7 +179,7 @@ public static class CliApp
         }
     }
 
-    private static LogEventLevel? ParseLevel(string s) => s.ToLowerInvariant() switch
+    internal static LogEventLevel? ParseLevel(string s) => s.ToLowerInvariant() switch
     {
         "trace" or "verbose" => LogEventLevel.Verbose,
         "debug" => LogEventLevel.Debug,
@@ -164,29 +190,30 @@ public static class CliApp
         _ => throw new UsageException($"--log-level '{s}': expected trace, debug, info, warning, error or off"),
     };
 
-    internal static VmConfig BuildConfig(RunOptions o)
+    internal static VmConfig BuildConfig(string kernel, string? initrd, string? cmdline, int memory, int cpus,
+        IReadOnlyList<string> disks, double timeout, string kvmDevice)
     {
-        if (o.Memory < VmConfig.MinimumMemoryMiB)
-            throw new UsageException($"--memory {o.Memory}: at least {VmConfig.MinimumMemoryMiB} MiB is needed");
+        if (memory < VmConfig.MinimumMemoryMiB)
+            throw new UsageException($"--memory {memory}: at least {VmConfig.MinimumMemoryMiB} MiB is needed");
         long hostMiB = HostMemoryMiB();
-        if (hostMiB > 0 && o.Memory > hostMiB)
-            throw new UsageException($"--memory {o.Memory}: more than this host's {hostMiB} MiB of RAM");
-        if (o.Cpus < 1)
-            throw new UsageException($"--cpus {o.Cpus}: at least 1 vCPU is needed");
-        if (o.Cpus > Arch.X86_64.MpTable.MaxCpus)
-            throw new UsageException($"--cpus {o.Cpus}: csvmm supports at most {Arch.X86_64.MpTable.MaxCpus} vCPUs");
-        if (o.Timeout < 0 || double.IsNaN(o.Timeout))
-            throw new UsageException($"--timeout {o.Timeout}: must be 0 (none) or a positive number of seconds");
+        if (hostMiB > 0 && memory > hostMiB)
+            throw new UsageException($"--memory {memory}: more than this host's {hostMiB} MiB of RAM");
+        if (cpus < 1)
+            throw new UsageException($"--cpus {cpus}: at least 1 vCPU is needed");
+        if (cpus > Arch.X86_64.MpTable.MaxCpus)
+            throw new UsageException($"--cpus {cpus}: csvmm supports at most {Arch.X86_64.MpTable.MaxCpus} vCPUs");
+        if (timeout < 0 || double.IsNaN(timeout))
+            throw new UsageException($"--timeout {timeout}: must be 0 (none) or a positive number of seconds");
         return new VmConfig
         {
-            KernelPath = o.Kernel,
-            InitrdPath = o.Initrd,
-            Cmdline = o.Cmdline,
-            MemoryMiB = o.Memory,
-            Cpus = o.Cpus,
-            Disks = o.Disks.Select(DiskSpec.Parse).ToList(),
-            KvmDevice = o.KvmDevice,
-            TimeoutSeconds = o.Timeout,
+            KernelPath = kernel,
+            InitrdPath = initrd,
+            Cmdline = cmdline,
+            MemoryMiB = memory,
+            Cpus = cpus,
+            Disks = disks.Select(DiskSpec.Parse).ToList(),
+            KvmDevice = kvmDevice,
+            TimeoutSeconds = timeout,
         };
     }
 

@@ -25,6 +25,7 @@ public static class ExitCodes
     public static (ExitCode Code, string Message) ForException(Exception e) => e switch
     {
         UsageException => (ExitCode.Usage, e.Message),
+        ConfigFileException c => (c.Missing ? ExitCode.NoInput : ExitCode.BadInput, e.Message),
         BlockBackendException b => (b.Kind switch
         {
             BlockBackendError.NotFound => ExitCode.NoInput,

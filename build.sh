@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# csvmm build entry point.
+#
+#   ./build.sh           install what is missing, publish csvmm (NativeAOT) to out/csvmm,
+#                        build the guest images (cached outside the clone)
+#   ./build.sh demo      boot the default guest (bzImage + initramfs) on this terminal:
+#                        a shell on the serial console; 'reboot -f' (or Ctrl-A x) ends it
+#   ./build.sh test      run every test project; ends with "N passed, M failed"
+#   ./build.sh bench     run the benchmarks in bench/ (csvmm next to QEMU microvm)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT="$PWD"
+OUT="$ROOT/out"
+
+log() { echo "build.sh: $*" >&2; }
+
+need_packages() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install ${missing[*]}"; exit 1; fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    fi
+}
+
+prerequisites() {
+    command -v dotnet >/dev/null || { log "the .NET 10 SDK (dotnet) is required"; exit 1; }
+    # gcc/clang-free NativeAOT link uses gcc here; zlib for the runtime; qemu is the reference VMM
+    # for image checks and benchmarks; iproute2 for network namespaces in tests.
+    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 e2fsprogs procps
+}
+
+publish() {
+    log "publishing csvmm with NativeAOT"
+    dotnet publish src/Vmm/Vmm.csproj -c Release -r linux-x64 -o "$OUT" -p:PublishAot=true --nologo -v quiet >&2
+    rm -f "$OUT"/*.dbg
+    log "csvmm: $OUT/csvmm ($(du -h "$OUT/csvmm" | cut -f1))"
+}
+
+images_env() { "$ROOT/images/build.sh" --print-paths; }
+
+run_tests() {
+    eval "$(images_env)"
+    export CSVMM_BZIMAGE CSVMM_VMLINUX CSVMM_INITRAMFS CSVMM_ROOTFS CSVMM_GUEST_CMDLINE
+    [ -x "$OUT/csvmm" ] && export CSVMM_BIN="$OUT/csvmm"
+    local logf rc=0
+    logf="$(mktemp)"
+    dotnet test "$ROOT/Vmm.sln" --nologo --logger "console;verbosity=normal" 2>&1 | tee "$logf" || rc=$?
+    # Sum dotnet test's per-project summaries into one plain line for CI.
+    awk '
+        /(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
+            gsub(/,/, ""); for (i = 1; i <= NF; i++) {
+                if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+            projects++
+        }
+        END { printf "%d passed, %d failed, %d skipped\n", p, f, s > "/dev/stderr"; printf "%d passed, %d failed\n", p, f }
+    ' "$logf"
+    rm -f "$logf"
+    return "$rc"
+}
+
+case "${1:-all}" in
+    all)
+        prerequisites
+        publish
+        "$ROOT/images/build.sh" >&2
+        log "done: run './build.sh demo' to boot the default guest, './build.sh test' to test"
+        ;;
+    demo)
+        [ -x "$OUT/csvmm" ] || { prerequisites; publish; }
+        eval "$(images_env)"
+        exec "$OUT/csvmm" run --kernel "$CSVMM_BZIMAGE" --initrd "$CSVMM_INITRAMFS" \
+            --cmdline "$CSVMM_GUEST_CMDLINE csvmm.test=shell" "${@:2}"
+        ;;
+    test)
+        run_tests
+        ;;
+    bench)
+        [ -x "$OUT/csvmm" ] || { prerequisites; publish; }
+        exec "$ROOT/bench/run.sh" "${@:2}"
+        ;;
+    *)
+        sed -n '2,10p' "$0" >&2
+        exit 2
+        ;;
+esac
