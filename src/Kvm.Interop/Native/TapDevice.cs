@@ -154,7 +154,11 @@ public sealed unsafe class TapDevice : IDisposable
     /// <summary>TUNSETOFFLOAD (flags by value, REFERENCE 6.5). Returns errno (0 on success).</summary>
     public int SetOffload(uint flags) => Sys.Ioctl(_fd.Fd, TUNSETOFFLOAD, (nuint)flags) == 0 ? 0 : Sys.LastErrno;
 
-    /// <summary>readv(2) of one frame with its header: bytes of the frame (which may exceed the iovecs if they were too short), or -errno (-EAGAIN: none waiting).</summary>
+    /// <summary>
+    /// readv(2) of one frame with its header: its length, or -errno (-EAGAIN: none waiting). A frame
+    /// longer than the iovecs is cut short (the rest is lost); the result is then the iovecs' total
+    /// or, on some kernels, the full frame length.
+    /// </summary>
     public long Read(ReadOnlySpan<IoVec> iov)
     {
         fixed (IoVec* p = iov)

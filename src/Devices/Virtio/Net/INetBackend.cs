@@ -13,9 +13,10 @@ public interface INetBackend
     int Fd { get; }
 
     /// <summary>
-    /// Reads one frame with its header into <paramref name="iov"/>. Returns the frame's full length
-    /// (header included), which may exceed the iovecs when they were too short (the tail is lost);
-    /// -EAGAIN when no frame is waiting; another -errno on failure.
+    /// Reads one frame with its header into <paramref name="iov"/>. Returns the frame's length
+    /// (header included); when the iovecs were too short the tail is lost and the result is either
+    /// the full length or the iovecs' total (tun does either, depending on the kernel). -EAGAIN when
+    /// no frame is waiting; another -errno on failure.
     /// </summary>
     long Read(ReadOnlySpan<IoVec> iov);
 

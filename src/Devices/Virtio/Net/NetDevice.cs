@@ -378,9 +378,11 @@ public sealed class NetDevice : IVirtioDevice
             CountRxFrame(got);
             return true;
         }
-        if (!_mergeable || (ulong)got > capacity + (ulong)_overflow.Length)
+        // Filling every iovec means the frame may have been cut short (tun reports either the full
+        // length or the bytes copied, depending on the kernel): treat it as too big as well.
+        if (!_mergeable || (ulong)got >= capacity + (ulong)_overflow.Length)
         {
-            // Too big for the buffers the driver posts (or truncated): drop it, return the chain empty.
+            // Too big for the buffers the driver posts: drop it, return the chain empty.
             Interlocked.Increment(ref Counters.RxDropsTooBig);
             _log.Debug("virtio-net: dropped a {Length}-byte RX frame; the receive buffer holds {Capacity}", got - HeaderSize, capacity - HeaderSize);
             _rxChainHeld = false;

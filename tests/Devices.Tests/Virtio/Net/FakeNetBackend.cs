@@ -29,6 +29,9 @@ public sealed unsafe class FakeNetBackend : INetBackend, IDisposable
     /// <summary>When set, reads fail with -this errno.</summary>
     public int ReadError { get; set; }
 
+    /// <summary>Report a frame longer than the iovecs as the bytes copied (as this host's tun does) instead of its full length.</summary>
+    public bool ReportCopiedLength { get; set; }
+
     public int Fd => _event.Fd;
 
     public EventFd Event => _event;
@@ -48,7 +51,7 @@ public sealed unsafe class FakeNetBackend : INetBackend, IDisposable
             frame.AsSpan(done, take).CopyTo(new Span<byte>((void*)v.Base, take));
             done += take;
         }
-        return frame.Length;
+        return ReportCopiedLength ? done : frame.Length;
     }
 
     public long Write(ReadOnlySpan<IoVec> iov)

@@ -105,6 +105,25 @@ public class NetDeviceRxTests
         Assert.Equal(1, h.Counters.RxFrames);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Mergeable_frame_cut_short_by_the_backend_is_dropped_not_delivered(bool reportCopiedLength)
+    {
+        using var h = new NetHarness(Mergeable);
+        h.Backend.ReportCopiedLength = reportCopiedLength;
+        h.Backend.Enqueue(FrameWithHeader(70000)); // beyond the first buffer plus the 64 KiB overflow
+        ushort head = h.Rx.Add((Data, 1526, true));
+        h.Rx.Add((Data + 0x1000, 0x80000, true));
+
+        h.KickRx();
+
+        Assert.Equal(1, h.Rx.UsedIdx);
+        Assert.Equal((head, 0u), h.Rx.UsedElement(0));
+        Assert.Equal(1, h.Counters.RxDropsTooBig);
+        Assert.Equal(0, h.Counters.RxFrames);
+    }
+
     [Fact]
     public void Without_rx_buffers_the_backend_is_not_read()
     {
