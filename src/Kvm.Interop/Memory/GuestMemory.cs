@@ -60,7 +60,8 @@ public sealed unsafe class GuestMemory : IDisposable
                 throw new SystemCallException($"mmap of {size >> 20} MiB guest memory", errno);
             }
             // Transparent huge pages cut shadow/EPT walk costs; failure is harmless.
-            Sys.Madvise(host, (nuint)size, Sys.MADV_HUGEPAGE);
+            if (Environment.GetEnvironmentVariable("CSVMM_GUEST_THP") != "0")
+                Sys.Madvise(host, (nuint)size, Sys.MADV_HUGEPAGE);
             regions[i] = new GuestRegion(gpa, size, host);
             prevEnd = gpa + size;
         }

@@ -145,6 +145,7 @@ public static class CliApp
     {
         var file = o.Config is { } cf ? VmConfigFile.Load(cf) : null;
         var disks = o.Disks.Any() ? o.Disks.ToList() : file?.Disks ?? [];
+        var nets = o.Nets.Any() ? o.Nets.ToList() : file?.Nets ?? [];
         string kernel = o.Kernel ?? file?.Kernel
             ?? throw new UsageException("missing --kernel (or \"kernel\" in the --config file)");
         var config = BuildConfig(
@@ -155,7 +156,7 @@ public static class CliApp
             o.Cpus ?? file?.Cpus ?? 1,
             disks,
             o.Timeout ?? file?.Timeout ?? 0,
-            o.KvmDevice);
+            o.KvmDevice) with { Nets = nets.Select(NetSpec.Parse).ToList() };
         return new ResolvedRun(config, o.LogLevel ?? file?.LogLevel ?? "info", o.Console ?? file?.Console ?? "stdio", o.Stats ?? file?.Stats);
     }
 
@@ -170,6 +171,12 @@ public static class CliApp
                 vm.PioBus.UnclaimedReads, vm.PioBus.UnclaimedWrites, vm.MmioBus.UnclaimedReads, vm.MmioBus.UnclaimedWrites);
             log.Debug("Serial: {Tx} bytes out, {Rx} bytes in, {Irq} interrupts",
                 vm.Serial.BytesTransmitted, vm.Serial.BytesReceived, vm.Serial.InterruptsRaised);
+            foreach (var net in vm.NetDevices)
+            {
+                log.Debug("{Name} (tap {Tap}, {Mac}): {Counters}", net.GuestName, net.Tap, net.Mac.ToString(), net.Device.Counters.ToString());
+                for (int q = 0; q < net.Transport.QueueCount; q++)
+                    log.Debug("{Name} queue {Queue}: {Counters}", net.GuestName, q, net.Transport.Queues[q].Counters.ToString());
+            }
             foreach (var blk in vm.BlockDevices)
             {
                 log.Debug("{Name} ({Path}): {Counters}", blk.GuestName, blk.Path, blk.Device.Counters.ToString());

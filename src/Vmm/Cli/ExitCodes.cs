@@ -25,6 +25,13 @@ public static class ExitCodes
     public static (ExitCode Code, string Message) ForException(Exception e) => e switch
     {
         UsageException => (ExitCode.Usage, e.Message),
+        TapException t => (t.Kind switch
+        {
+            TapErrorKind.InvalidName => ExitCode.Usage,
+            TapErrorKind.Busy => ExitCode.Busy,
+            TapErrorKind.PermissionDenied => ExitCode.NoPermission,
+            _ => ExitCode.HostError,
+        }, e.Message),
         ConfigFileException c => (c.Missing ? ExitCode.NoInput : ExitCode.BadInput, e.Message),
         BlockBackendException b => (b.Kind switch
         {

@@ -27,6 +27,9 @@ public sealed class RunOptions
     [Option("disk", MetaValue = "PATH[,ro][,id=ID]", HelpText = "Raw disk image for virtio-blk; repeat for more (first is /dev/vda, the root).")]
     public IEnumerable<string> Disks { get; set; } = [];
 
+    [Option("net", MetaValue = "tap=NAME[,mac=MAC]", HelpText = "virtio-net interface on a TAP device (created if missing); repeat for eth1, eth2, ...")]
+    public IEnumerable<string> Nets { get; set; } = [];
+
     [Option("timeout", MetaValue = "SEC", HelpText = "Stop the guest after SEC seconds and exit 124 (default 0 = never).")]
     public double? Timeout { get; set; }
 

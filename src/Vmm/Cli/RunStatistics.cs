@@ -47,6 +47,28 @@ public static class RunStatistics
         w.WriteNumber("mmioWrites", vm.MmioBus.UnclaimedWrites);
         w.WriteEndObject();
 
+        w.WriteStartArray("netDevices");
+        foreach (var net in vm.NetDevices)
+        {
+            var c = net.Device.Counters;
+            w.WriteStartObject();
+            w.WriteString("name", net.GuestName);
+            w.WriteString("tap", net.Tap);
+            w.WriteString("mac", net.Mac.ToString());
+            w.WriteNumber("rxFrames", Interlocked.Read(ref c.RxFrames));
+            w.WriteNumber("rxBytes", Interlocked.Read(ref c.RxBytes));
+            w.WriteNumber("txFrames", Interlocked.Read(ref c.TxFrames));
+            w.WriteNumber("txBytes", Interlocked.Read(ref c.TxBytes));
+            w.WriteNumber("rxDropsNoBuffer", Interlocked.Read(ref c.RxDropsNoBuffer));
+            w.WriteNumber("rxDropsTooBig", Interlocked.Read(ref c.RxDropsTooBig));
+            w.WriteNumber("txDropsTooBig", Interlocked.Read(ref c.TxDropsTooBig));
+            w.WriteNumber("rxBackendErrors", Interlocked.Read(ref c.RxBackendErrors));
+            w.WriteNumber("txBackendErrors", Interlocked.Read(ref c.TxBackendErrors));
+            WriteQueues(w, net.Transport);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
         w.WriteStartArray("blockDevices");
         foreach (var blk in vm.BlockDevices)
         {
@@ -65,19 +87,7 @@ public static class RunStatistics
             w.WriteNumber("bytesWritten", Interlocked.Read(ref c.BytesWritten));
             w.WriteNumber("ioErrors", Interlocked.Read(ref c.IoErrors));
             w.WriteNumber("hostErrors", Interlocked.Read(ref c.HostErrors));
-            w.WriteStartArray("queues");
-            foreach (var q in blk.Transport.Queues)
-            {
-                var qc = q.Counters;
-                w.WriteStartObject();
-                w.WriteNumber("notifications", Interlocked.Read(ref qc.Notifications));
-                w.WriteNumber("interrupts", Interlocked.Read(ref qc.Interrupts));
-                w.WriteNumber("requests", Interlocked.Read(ref qc.Chains));
-                w.WriteNumber("badChains", Interlocked.Read(ref qc.BadChains));
-                w.WriteNumber("ringErrors", Interlocked.Read(ref qc.RingErrors));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            WriteQueues(w, blk.Transport);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -113,6 +123,23 @@ public static class RunStatistics
         }
         catch (IOException) { }
         return (peak, guest);
+    }
+
+    private static void WriteQueues(Utf8JsonWriter w, Csvmm.Devices.Virtio.VirtioMmioTransport transport)
+    {
+        w.WriteStartArray("queues");
+        foreach (var q in transport.Queues)
+        {
+            var qc = q.Counters;
+            w.WriteStartObject();
+            w.WriteNumber("notifications", Interlocked.Read(ref qc.Notifications));
+            w.WriteNumber("interrupts", Interlocked.Read(ref qc.Interrupts));
+            w.WriteNumber("requests", Interlocked.Read(ref qc.Chains));
+            w.WriteNumber("badChains", Interlocked.Read(ref qc.BadChains));
+            w.WriteNumber("ringErrors", Interlocked.Read(ref qc.RingErrors));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     private static void WriteMs(Utf8JsonWriter w, string name, TimeSpan? t)

@@ -14,7 +14,7 @@ namespace Csvmm.Vmm.Cli;
 public sealed class VmConfigFile
 {
     private static readonly HashSet<string> Known =
-        ["kernel", "initrd", "cmdline", "memory", "cpus", "disks", "timeout", "console", "logLevel", "stats"];
+        ["kernel", "initrd", "cmdline", "memory", "cpus", "disks", "nets", "timeout", "console", "logLevel", "stats"];
 
     public string? Kernel { get; private set; }
     public string? Initrd { get; private set; }
@@ -22,6 +22,7 @@ public sealed class VmConfigFile
     public int? Memory { get; private set; }
     public int? Cpus { get; private set; }
     public List<string> Disks { get; } = [];
+    public List<string> Nets { get; } = [];
     public double? Timeout { get; private set; }
     public string? Console { get; private set; }
     public string? LogLevel { get; private set; }
@@ -80,6 +81,13 @@ public sealed class VmConfigFile
                         foreach (var d in p.Value.EnumerateArray())
                             c.Disks.Add(Disk(path, $"{at}[{i++}]", d));
                         break;
+                    case "nets":
+                        if (p.Value.ValueKind != JsonValueKind.Array)
+                            throw new ConfigFileException(path, at, "must be an array of interfaces");
+                        int n = 0;
+                        foreach (var d in p.Value.EnumerateArray())
+                            c.Nets.Add(Net(path, $"{at}[{n++}]", d));
+                        break;
                     default:
                         throw new ConfigFileException(path, at, $"is not a known setting (known: {string.Join(", ", Known)})");
                 }
@@ -116,6 +124,33 @@ public sealed class VmConfigFile
         if (path.Contains(',')) throw new ConfigFileException(file, $"{at}.path", "must not contain a comma");
         string spec = path + (ro ? ",ro" : "") + (id is null ? "" : $",id={id}");
         return Validated(file, at, spec);
+    }
+
+    /// <summary>An interface as "tap=NAME[,mac=MAC]" or {tap, mac}; returned in --net form.</summary>
+    private static string Net(string file, string at, JsonElement e)
+    {
+        string spec;
+        if (e.ValueKind == JsonValueKind.String) spec = e.GetString()!;
+        else if (e.ValueKind == JsonValueKind.Object)
+        {
+            string? tap = null, mac = null;
+            foreach (var p in e.EnumerateObject())
+            {
+                string pat = $"{at}.{p.Name}";
+                switch (p.Name)
+                {
+                    case "tap": tap = String(file, pat, p.Value); break;
+                    case "mac": mac = String(file, pat, p.Value); break;
+                    default: throw new ConfigFileException(file, pat, "is not an interface setting (tap, mac)");
+                }
+            }
+            if (tap is null) throw new ConfigFileException(file, $"{at}.tap", "is missing");
+            spec = $"tap={tap}" + (mac is null ? "" : $",mac={mac}");
+        }
+        else throw new ConfigFileException(file, at, "must be \"tap=NAME[,mac=MAC]\" or an object with \"tap\"");
+        try { NetSpec.Parse(spec); }
+        catch (UsageException ex) { throw new ConfigFileException(file, at, ex.Message.Replace("--net ", "")); }
+        return spec;
     }
 
     private static string Validated(string file, string at, string spec)

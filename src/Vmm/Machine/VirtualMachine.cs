@@ -3,6 +3,7 @@ using Csvmm.Devices.Bus;
 using Csvmm.Devices.Legacy;
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Block;
+using Csvmm.Devices.Virtio.Net;
 using Csvmm.Kvm;
 using Csvmm.Vmm.Arch.X86_64;
 using Csvmm.Vmm.Boot;
@@ -28,6 +29,7 @@ public sealed class VirtualMachine : IDisposable
     private readonly List<VcpuThread> _vcpus = [];
     private readonly List<IDisposable> _owned = [];
     private readonly List<BlockBackend> _disks = [];
+    private readonly List<TapBackend> _taps = [];
     private readonly VirtioEventLoop _io;
     private readonly ManualResetEventSlim _stopped = new();
     private readonly Stopwatch _sinceStart;
@@ -45,6 +47,8 @@ public sealed class VirtualMachine : IDisposable
     public KernelImage Kernel { get; }
     public IReadOnlyList<VirtioBlockInfo> BlockDevices => _blockDevices;
     private readonly List<VirtioBlockInfo> _blockDevices = [];
+    public IReadOnlyList<VirtioNetInfo> NetDevices => _netDevices;
+    private readonly List<VirtioNetInfo> _netDevices = [];
 
     private VirtualMachine(VmConfig config, ILogger log, ConsoleOutput console, Stopwatch sinceStart)
     {
@@ -62,10 +66,13 @@ public sealed class VirtualMachine : IDisposable
             // Disks next: a missing or locked image is reported before KVM is touched.
             foreach (var disk in config.Disks)
                 _disks.Add(BlockBackend.Open(disk.Path, disk.ReadOnly, log));
+            foreach (var net in config.Nets)
+                _taps.Add(TapBackend.Open(net.Tap));
         }
         catch
         {
             foreach (var d in _disks) d.Dispose();
+            foreach (var t in _taps) t.Dispose();
             _io.Dispose();
             throw;
         }
@@ -108,6 +115,16 @@ public sealed class VirtualMachine : IDisposable
                 var device = new BlockDevice(_disks[i], config.Disks[i].Id, log);
                 var transport = AddVirtioDevice(device, mmioBase, gsi, $"virtio-blk{i}");
                 _blockDevices.Add(new VirtioBlockInfo($"vd{(char)('a' + i)}", config.Disks[i].Path, device, transport, mmioBase, gsi));
+                virtio.Add((mmioBase, gsi));
+            }
+            for (int i = 0; i < _taps.Count; i++)
+            {
+                var (mmioBase, gsi) = resources.AllocateVirtio();
+                var mac = config.Nets[i].Mac ?? MacAddress.FromName(_taps[i].Name);
+                var device = new NetDevice(_taps[i], mac, log);
+                var transport = AddVirtioDevice(device, mmioBase, gsi, $"virtio-net{i}");
+                device.Register(_io, transport);
+                _netDevices.Add(new VirtioNetInfo($"eth{i}", _taps[i].Name, mac, device, transport, mmioBase, gsi));
                 virtio.Add((mmioBase, gsi));
             }
             bool? rootReadOnly = config.Disks.Count > 0 ? config.Disks[0].ReadOnly : null;
@@ -302,6 +319,7 @@ public sealed class VirtualMachine : IDisposable
         foreach (var v in _vcpus) v.Dispose();
         foreach (var d in _owned) d.Dispose();
         foreach (var d in _disks) d.Dispose();
+        foreach (var t in _taps) t.Dispose();
         _memory?.Dispose();
         _vm?.Dispose();
         _kvm?.Dispose();
@@ -316,6 +334,9 @@ public sealed class VirtualMachine : IDisposable
 
 /// <summary>A block device as the guest sees it (vda, vdb, ...), for counters and logs.</summary>
 public sealed record VirtioBlockInfo(string GuestName, string Path, BlockDevice Device, VirtioMmioTransport Transport, ulong MmioBase, uint Gsi);
+
+/// <summary>A network interface as the guest sees it (eth0, ...), for counters and logs.</summary>
+public sealed record VirtioNetInfo(string GuestName, string Tap, MacAddress Mac, NetDevice Device, VirtioMmioTransport Transport, ulong MmioBase, uint Gsi);
 
 /// <summary>The configuration cannot work (memory too small, too many vCPUs, ...).</summary>
 public sealed class ConfigException : Exception

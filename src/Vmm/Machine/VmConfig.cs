@@ -3,6 +3,9 @@ namespace Csvmm.Vmm.Machine;
 /// <summary>A disk as the user described it: path, read-only flag, optional serial id.</summary>
 public sealed record DiskConfig(string Path, bool ReadOnly = false, string? Id = null);
 
+/// <summary>A network interface: the host TAP it is attached to and the guest MAC (null = derived from the TAP name).</summary>
+public sealed record NetConfig(string Tap, Csvmm.Devices.Virtio.Net.MacAddress? Mac = null);
+
 /// <summary>Everything needed to build a VM; produced by the CLI (and later a JSON config).</summary>
 public sealed record VmConfig
 {
@@ -16,6 +19,7 @@ public sealed record VmConfig
     public int MemoryMiB { get; init; } = DefaultMemoryMiB;
     public int Cpus { get; init; } = 1;
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
+    public IReadOnlyList<NetConfig> Nets { get; init; } = [];
     public string KvmDevice { get; init; } = Kvm.KvmSystem.DefaultPath;
     /// <summary>Seconds before the VM is stopped with <see cref="StopKind.Timeout"/>; 0 = none.</summary>
     public double TimeoutSeconds { get; init; }

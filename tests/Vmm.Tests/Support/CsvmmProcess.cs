@@ -14,17 +14,17 @@ public static class CsvmmProcess
 {
     public static string? Binary => Environment.GetEnvironmentVariable("CSVMM_BIN") is { Length: > 0 } b && File.Exists(b) ? b : null;
 
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    /// <summary>The command that starts csvmm: the AOT binary, or dotnet exec csvmm.dll.</summary>
+    public static string[] Command => Binary is { } bin
+        ? [bin]
+        : ["dotnet", "exec", Path.Combine(AppContext.BaseDirectory, "csvmm.dll")];
+
+    /// <summary>Starts csvmm, optionally inside a network namespace.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, string? netns = null)
     {
-        ProcessStartInfo psi;
-        if (Binary is { } bin)
-            psi = new ProcessStartInfo(bin);
-        else
-        {
-            psi = new ProcessStartInfo("dotnet");
-            psi.ArgumentList.Add("exec");
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "csvmm.dll"));
-        }
+        var command = netns is null ? Command : ["ip", "netns", "exec", netns, .. Command];
+        var psi = new ProcessStartInfo(command[0]);
+        foreach (var c in command.Skip(1)) psi.ArgumentList.Add(c);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
@@ -34,10 +34,10 @@ public static class CsvmmProcess
     }
 
     /// <summary>Runs to completion (killing it after <paramref name="timeout"/>), feeding <paramref name="stdin"/>.</summary>
-    public static CsvmmResult Run(IEnumerable<string> args, TimeSpan timeout, string? stdin = null)
+    public static CsvmmResult Run(IEnumerable<string> args, TimeSpan timeout, string? stdin = null, string? netns = null)
     {
         var sw = Stopwatch.StartNew();
-        using var p = Process.Start(StartInfo(args))!;
+        using var p = Process.Start(StartInfo(args, netns))!;
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };

@@ -15,9 +15,9 @@ public sealed class GuestSession : IDisposable
     private readonly object _lock = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    public GuestSession(IEnumerable<string> args)
+    public GuestSession(IEnumerable<string> args, string? netns = null)
     {
-        var psi = CsvmmProcess.StartInfo(args);
+        var psi = CsvmmProcess.StartInfo(args, netns);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
         _process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
