@@ -12,7 +12,7 @@ namespace Csvmm.Vmm.Tests.Boot;
 [Collection("linux-guests")]
 public sealed partial class LinuxBootTests
 {
-    private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(8);
+    private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(12);
     private readonly ITestOutputHelper _out;
 
     public LinuxBootTests(ITestOutputHelper output) => _out = output;
@@ -52,10 +52,10 @@ public sealed partial class LinuxBootTests
             "--cmdline", Cmdline("shell"), "--log-level", "info"]);
         var ready = guest.WaitFor("CSVMM_READY", BootLimit);
         _out.WriteLine($"bzImage + initramfs: CSVMM_READY after {ready.TotalSeconds:F1} s");
-        guest.WaitFor("CSVMM_STEP shell", TimeSpan.FromMinutes(2));
+        guest.WaitFor("CSVMM_STEP shell", TimeSpan.FromMinutes(4));
         Thread.Sleep(2000); // let the shell open the console before typing
         guest.Send("echo answer=$((6*7))\n");
-        guest.WaitFor("answer=42", TimeSpan.FromMinutes(2));
+        guest.WaitFor("answer=42", TimeSpan.FromMinutes(4));
         guest.Send("reboot -f\n");
         int code = guest.WaitForExit(TimeSpan.FromMinutes(3));
         Assert.True(code == 0, $"exit {code}\n{guest.Transcript}");
@@ -114,7 +114,7 @@ public sealed partial class LinuxBootTests
     public void Guest_panic_exits_with_the_panic_code()
     {
         var r = CsvmmProcess.Run(["run", "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
-            "--cmdline", Cmdline("panic"), "--log-level", "warning", "--timeout", "480"], BootLimit);
+            "--cmdline", Cmdline("panic"), "--log-level", "warning", "--timeout", "700"], BootLimit);
         Assert.True(r.ExitCode == 80, $"exit {r.ExitCode}\n{r.Stdout[^Math.Min(3000, r.Stdout.Length)..]}\n{r.Stderr}");
         Assert.Contains("Kernel panic - not syncing", r.Stdout);
         Assert.Contains("panicked", r.Stderr);
