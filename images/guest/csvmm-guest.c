@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -368,6 +369,35 @@ static int ctl_store(unsigned off, unsigned width, uint32_t val)
     return 0;
 }
 
+/* Mount point busy (already mounted) counts as success. */
+static int mount_one(const char *type, const char *dir, const char *opts)
+{
+    if (mount(type, dir, type, MS_NOSUID | (strcmp(type, "devtmpfs") ? MS_NODEV : 0), opts) == 0 ||
+        errno == EBUSY)
+        return 0;
+    fprintf(stderr, "csvmm-guest: mount %s on %s: %s\n", type, dir, strerror(errno));
+    return 1;
+}
+
+/*
+ * boot-ready: what init does first, in one process (every exec costs seconds
+ * here): mount proc, sysfs, devtmpfs (unless mounted), tmpfs on /tmp; print
+ * CSVMM_READY; store the boot marker 123 (ctl-mark).
+ */
+static int cmd_boot_ready(void)
+{
+    int bad = 0;
+    bad |= mount_one("proc", "/proc", NULL);
+    bad |= mount_one("sysfs", "/sys", NULL);
+    bad |= mount_one("devtmpfs", "/dev", NULL);
+    bad |= mount_one("tmpfs", "/tmp", "mode=1777");
+    if (bad) return 1;
+    printf("CSVMM_READY\n");
+    fflush(stdout);
+    ctl_store(0x4, 1, 123);
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr,
@@ -377,7 +407,8 @@ static int usage(void)
             "       csvmm-guest tcp-send HOST PORT MIB [SEED]\n"
             "       csvmm-guest tcp-recv PORT [MIB]\n"
             "       csvmm-guest ctl-exit N\n"
-            "       csvmm-guest ctl-mark [V]\n");
+            "       csvmm-guest ctl-mark [V]\n"
+            "       csvmm-guest boot-ready\n");
     return 2;
 }
 
@@ -403,5 +434,7 @@ int main(int argc, char **argv)
         return ctl_store(0x0, 4, (uint32_t)parse_num(argv[2], "N"));
     if (!strcmp(cmd, "ctl-mark") && (argc == 2 || argc == 3))
         return ctl_store(0x4, 1, argc == 3 ? (uint32_t)parse_num(argv[2], "V") : 123);
+    if (!strcmp(cmd, "boot-ready") && argc == 2)
+        return cmd_boot_ready();
     return usage();
 }
