@@ -59,9 +59,9 @@ public sealed unsafe class GuestMemory : IDisposable
                 for (int j = 0; j < i; j++) Sys.Munmap(regions[j].HostAddress, (nuint)regions[j].Size);
                 throw new SystemCallException($"mmap of {size >> 20} MiB guest memory", errno);
             }
-            // Transparent huge pages cut shadow/EPT walk costs; failure is harmless.
-            if (Environment.GetEnvironmentVariable("CSVMM_GUEST_THP") != "0")
-                Sys.Madvise(host, (nuint)size, Sys.MADV_HUGEPAGE);
+            // No MADV_HUGEPAGE (Firecracker doesn't either): on the nested PVM host we test on,
+            // guest RAM backed by transparent huge pages lost guest writes (fresh pages read back
+            // as zeros after khugepaged/compaction moved them); see images/README.md.
             regions[i] = new GuestRegion(gpa, size, host);
             prevEnd = gpa + size;
         }
