@@ -13,7 +13,7 @@ namespace Csvmm.Images.Tests;
 [Collection("qemu boots")]
 public sealed class BootTests(ITestOutputHelper log)
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(240);
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(600);
 
     [Fact]
     public void BuildPrintsAllPaths()
