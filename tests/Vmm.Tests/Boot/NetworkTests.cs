@@ -75,7 +75,7 @@ public sealed partial class NetworkTests
     public void Guest_pings_the_tap_and_moves_data_both_ways_over_tcp()
     {
         Assert.True(NetNamespace.Available, "network tests need root, /dev/net/tun and iproute2");
-        const int mib = 8;
+        const int mib = 4; // the guest's TCP stack is emulated kernel code here: ~0.1 MB/s
         using var ns = new NetNamespace("csvmm-net");
         var images = GuestImages.Instance;
         string toGuest = Path.Combine(Path.GetTempPath(), $"csvmm-net-in-{Environment.ProcessId}");
