@@ -61,7 +61,7 @@ while IFS= read -r f; do KERNEL_FILES+=("$f"); done < <(
     cd "$HERE" && find patches -type f | LC_ALL=C sort)
 # Bump when the kernel steps below change (the kernel tree is keyed separately
 # so that user-land changes do not rebuild it).
-KERNEL_RECIPE=1
+KERNEL_RECIPE=2
 KKEY="$(PKGVERS="$PKGVERS kernel-recipe=$KERNEL_RECIPE" recipe_hash "${KERNEL_FILES[@]}")"
 
 OUT="$CACHE/images/$KEY"
@@ -107,7 +107,14 @@ if [ ! -f "$KDIR/.csvmm-built" ]; then
             scripts/kconfig/merge_config.sh -m .config csvmm.config &&
             make -s ARCH=x86_64 olddefconfig) > "$KDIR.tmp/csvmm-config.log" 2>&1 \
             || { cat "$KDIR.tmp/csvmm-config.log" >&2; die "kernel configuration failed"; }
+        # every symbol named in kernel.config must exist in this kernel's
+        # Kconfig (catches typos and renamed options, e.g. CPU_MITIGATIONS)
+        (cd "$KDIR.tmp" && find . -name 'Kconfig*' -print0 | xargs -0 grep -hoE '^[[:space:]]*(menu)?config [A-Za-z0-9_]+' \
+            | awk '{print "CONFIG_" $2}' | LC_ALL=C sort -u) > "$KDIR.tmp/csvmm-symbols"
         bad=0
+        while IFS= read -r sym; do
+            grep -qxF "$sym" "$KDIR.tmp/csvmm-symbols" || { log "config: $sym does not exist in this kernel"; bad=1; }
+        done < <(grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' "$HERE/kernel.config" | sed 's/^# //')
         while IFS= read -r line; do
             if [[ "$line" =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
                 grep -qxF -- "$line" "$KDIR.tmp/.config" || {
