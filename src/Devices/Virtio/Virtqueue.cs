@@ -177,9 +177,12 @@ public sealed class Virtqueue
         bool inIndirect = false;
         bool seenWritable = false;
         uint index = head;
-        // The spec forbids chains longer than the queue size, indirect tables included (virtio 1.2
-        // §2.7.5.3.1); the same bound catches loops.
+        // The spec forbids chains of more buffers than the queue size, indirect tables included
+        // (virtio 1.2 §2.7.5.3.1). The indirect descriptor itself is not a buffer: Linux fills a
+        // table of exactly queue-size entries (seg_max + 2) for its largest requests. A separate
+        // step budget per table catches loops.
         int budget = Size;
+        int buffers = 0;
 
         while (true)
         {
@@ -204,9 +207,11 @@ public sealed class Virtqueue
                 tableEntries = len / DescriptorSize;
                 inIndirect = true;
                 index = 0;
+                budget = (int)Math.Min(tableEntries, int.MaxValue);
                 continue;
             }
 
+            if (++buffers > Size) return ChainError.ChainTooLong;
             bool writable = (flags & DescFlagWrite) != 0;
             if (!writable && seenWritable) return ChainError.ReadableAfterWritable;
             seenWritable |= writable;

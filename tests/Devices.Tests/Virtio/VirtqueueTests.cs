@@ -278,6 +278,22 @@ public class VirtqueueTests
     }
 
     [Fact]
+    public void Indirect_table_with_as_many_buffers_as_the_queue_size_is_accepted()
+    {
+        // Linux's largest virtio-blk request: header + seg_max data + status = queue size entries,
+        // all in one indirect table. Rejecting it silently dropped writes in a real guest.
+        using var r = new RingLayout(size: 4);
+        ulong table = DataArea + 0x1000;
+        for (ushort i = 0; i < 4; i++)
+            r.SetDescriptorAt(table, i, DataArea + i * 16UL, 16, (ushort)(i < 3 ? Next : 0), (ushort)(i + 1));
+        r.SetDescriptor(0, table, 4 * 16, Indirect);
+        r.Publish(0);
+        var (result, chain, _) = PopOne(r);
+        Assert.Equal(PopResult.Chain, result);
+        Assert.Equal(4, chain.Count);
+    }
+
+    [Fact]
     public void Nested_indirect_table_is_rejected()
     {
         using var r = new RingLayout();
