@@ -47,15 +47,26 @@ run_tests() {
     [ -x "$OUT/csvmm" ] && export CSVMM_BIN="$OUT/csvmm"
     local logf rc=0
     logf="$(mktemp)"
-    dotnet test "$ROOT/Vmm.sln" --nologo --logger "console;verbosity=normal" 2>&1 | tee "$logf" || rc=$?
-    # Sum dotnet test's per-project summaries into one plain line for CI.
+    dotnet test "$ROOT/Vmm.sln" --nologo 2>&1 | tee "$logf" || rc=$?
+    # Sum dotnet test's per-project summaries into one plain line for CI. Two formats exist:
+    # "Passed!  - Failed: F, Passed: P, Skipped: S, ..." and a "Total tests:" block.
     awk '
         /(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
-            gsub(/,/, ""); for (i = 1; i <= NF; i++) {
-                if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
-            projects++
+            line = $0; gsub(/,/, "", line); n = split(line, w, /[ \t]+/)
+            for (i = 1; i < n; i++) {
+                if (w[i] == "Failed:") f += w[i+1]; if (w[i] == "Passed:") p += w[i+1]; if (w[i] == "Skipped:") s += w[i+1] }
+            inline = 1; next
         }
-        END { printf "%d passed, %d failed, %d skipped\n", p, f, s > "/dev/stderr"; printf "%d passed, %d failed\n", p, f }
+        /^Total tests:/ { block = 1; next }
+        block && /^ +Passed: +[0-9]+/ { bp += $2; next }
+        block && /^ +Failed: +[0-9]+/ { bf += $2; next }
+        block && /^ +Skipped: +[0-9]+/ { bs += $2; next }
+        block && /^ +Total time:/ { block = 0 }
+        END {
+            if (!inline) { p = bp; f = bf; s = bs }
+            printf "%d passed, %d failed, %d skipped\n", p, f, s > "/dev/stderr"
+            printf "%d passed, %d failed\n", p, f
+        }
     ' "$logf"
     rm -f "$logf"
     return "$rc"
