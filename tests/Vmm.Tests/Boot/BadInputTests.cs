@@ -8,15 +8,6 @@ public sealed class BadInputTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
-    private static void AssertOneLine(CsvmmResult r, int code, string fragment)
-    {
-        Assert.Equal(code, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{r.Stderr}");
-        Assert.StartsWith("csvmm: ", lines[0]);
-        Assert.Contains(fragment, lines[0]);
-        Assert.DoesNotContain("   at ", r.Stderr);
-    }
 
     private static string Temp(string name, byte[] content)
     {
@@ -29,56 +20,56 @@ public sealed class BadInputTests
 
     [Fact]
     public void Missing_kernel_exits_66() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", "/nonexistent/bzImage"], Limit), 66, "does not exist");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "/nonexistent/bzImage"], Limit), 66, "does not exist");
 
     [Fact]
     public void Kernel_that_is_not_a_bzimage_exits_65() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", Temp("notakernel", new byte[8192])], Limit), 65, "not a bzImage");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", Temp("notakernel", new byte[8192])], Limit), 65, "not a bzImage");
 
     [Fact]
     public void Kernel_that_is_a_directory_exits_65() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", Path.GetTempPath()], Limit), 65, "directory");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", Path.GetTempPath()], Limit), 65, "directory");
 
     [Fact]
     public void Missing_initrd_exits_66() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", TinyKernel.WriteTemp(TinyKernel.Spin(), "k-initrd"), "--initrd", "/nonexistent/initrd"], Limit), 66, "initrd");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", TinyKernel.WriteTemp(TinyKernel.Spin(), "k-initrd"), "--initrd", "/nonexistent/initrd"], Limit), 66, "initrd");
 
     [KvmFact]
     public void Memory_too_small_for_kernel_and_initrd_exits_78()
     {
         string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "k-small");
         string initrd = Temp("big-initrd", new byte[24 << 20]);
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", k, "--initrd", initrd, "--memory", "40"], Limit), 78, "too small");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", k, "--initrd", initrd, "--memory", "40"], Limit), 78, "too small");
     }
 
     [Fact]
     public void Memory_below_the_minimum_is_a_usage_error() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--memory", "8"], Limit), 64, "--memory 8");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--memory", "8"], Limit), 64, "--memory 8");
 
     [Fact]
     public void Memory_above_host_ram_is_a_usage_error() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--memory", "100000000"], Limit), 64, "host");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--memory", "100000000"], Limit), 64, "host");
 
     [Fact]
     public void Zero_cpus_is_a_usage_error() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--cpus", "0"], Limit), 64, "--cpus 0");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--cpus", "0"], Limit), 64, "--cpus 0");
 
     [Fact]
     public void Unknown_option_is_a_usage_error() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--frobnicate"], Limit), 64, "frobnicate");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--frobnicate"], Limit), 64, "frobnicate");
 
     [Fact]
     public void Missing_kernel_option_is_a_usage_error() =>
-        AssertOneLine(CsvmmProcess.Run(["run"], Limit), 64, "--kernel");
+        CliAssert.OneLine(CsvmmProcess.Run(["run"], Limit), 64, "--kernel");
 
     [Fact]
     public void Missing_kvm_device_exits_69() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", TinyKernel.WriteTemp(TinyKernel.Spin(), "k-nokvm"), "--kvm-device", "/nonexistent/kvm"], Limit),
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", TinyKernel.WriteTemp(TinyKernel.Spin(), "k-nokvm"), "--kvm-device", "/nonexistent/kvm"], Limit),
             69, "does not exist");
 
     [Fact]
     public void A_kvm_device_that_is_not_kvm_exits_69() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", TinyKernel.WriteTemp(TinyKernel.Spin(), "k-null"), "--kvm-device", "/dev/null"], Limit),
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", TinyKernel.WriteTemp(TinyKernel.Spin(), "k-null"), "--kvm-device", "/dev/null"], Limit),
             69, "not a KVM device");
 
     [KvmFact]
@@ -95,7 +86,7 @@ public sealed class BadInputTests
         var r = RunAs(args);
         if (r.ExitCode == 69 || r.Stderr.Contains("cannot open") && r.Stderr.Contains("csvmm.dll"))
             return; // the build output is not readable by 'nobody' on this machine; nothing to check
-        AssertOneLine(r, 77, "permission");
+        CliAssert.OneLine(r, 77, "permission");
     }
 
     private static CsvmmResult RunAs(List<string> args)

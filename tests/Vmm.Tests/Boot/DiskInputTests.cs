@@ -19,26 +19,18 @@ public sealed class DiskInputTests
         return path;
     }
 
-    private static void AssertOneLine(CsvmmResult r, int code, string fragment)
-    {
-        Assert.True(r.ExitCode == code, $"exit {r.ExitCode}, expected {code}: {r.Stderr}");
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{r.Stderr}");
-        Assert.StartsWith("csvmm: ", lines[0]);
-        Assert.Contains(fragment, lines[0]);
-    }
 
     [Fact]
     public void Missing_disk_exits_66() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", "/nonexistent/disk.img"], Limit), 66, "/nonexistent/disk.img");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", "/nonexistent/disk.img"], Limit), 66, "/nonexistent/disk.img");
 
     [Fact]
     public void Directory_as_disk_exits_65() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", Path.GetTempPath()], Limit), 65, "directory");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", Path.GetTempPath()], Limit), 65, "directory");
 
     [Fact]
     public void Empty_disk_exits_78() =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", Image("empty.img", 0)], Limit), 78, "empty.img");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", Image("empty.img", 0)], Limit), 78, "empty.img");
 
     [KvmFact]
     public void Disk_whose_size_is_not_a_multiple_of_512_is_used_rounded_down_with_a_warning()
@@ -56,7 +48,7 @@ public sealed class DiskInputTests
         string spin = TinyKernel.WriteTemp(TinyKernel.Spin(), "disk-spin");
         using var first = new GuestSession(["run", "--kernel", spin, "--disk", disk, "--timeout", "60", "--log-level", "off"]);
         Thread.Sleep(TimeSpan.FromSeconds(3)); // let the first VMM open and lock the image
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", disk], Limit), 75, "locked.img");
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", disk], Limit), 75, "locked.img");
         // A read-only user of the same image is refused too: the writer may change it underneath.
         Assert.Equal(75, CsvmmProcess.Run(["run", "--kernel", Kernel(), "--disk", $"{disk},ro"], Limit).ExitCode);
     }

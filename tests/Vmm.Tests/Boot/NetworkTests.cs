@@ -17,13 +17,6 @@ public sealed partial class NetworkTests
 
     public NetworkTests(ITestOutputHelper output) => _out = output;
 
-    private static void AssertOneLine(CsvmmResult r, int code, string fragment)
-    {
-        Assert.True(r.ExitCode == code, $"exit {r.ExitCode}, expected {code}\n{r.Stderr}");
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{r.Stderr}");
-        Assert.Contains(fragment, lines[0]);
-    }
 
     [Theory]
     [InlineData("tap=", "invalid TAP name")]
@@ -32,7 +25,7 @@ public sealed partial class NetworkTests
     [InlineData("mac=02:00:00:00:00:01", "tap=NAME is required")]
     [InlineData("tap=t0,mac=nonsense", "not a MAC address")]
     public void Bad_net_specs_are_usage_errors(string spec, string fragment) =>
-        AssertOneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--net", spec], TimeSpan.FromSeconds(60)), 64, fragment);
+        CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--net", spec], TimeSpan.FromSeconds(60)), 64, fragment);
 
     [KvmFact]
     public void A_tap_held_by_another_csvmm_is_busy()
@@ -43,7 +36,7 @@ public sealed partial class NetworkTests
         using var first = new GuestSession(["run", "--kernel", k, "--net", "tap=csvmm0", "--timeout", "60", "--log-level", "off"], ns.Name);
         ns.ConfigureWhenPresent("csvmm0", "10.77.1.1/24", TimeSpan.FromSeconds(30));
         var second = CsvmmProcess.Run(["run", "--kernel", k, "--net", "tap=csvmm0", "--log-level", "off"], TimeSpan.FromSeconds(60), netns: ns.Name);
-        AssertOneLine(second, 75, "csvmm0");
+        CliAssert.OneLine(second, 75, "csvmm0");
     }
 
     [KvmFact]
@@ -62,7 +55,7 @@ public sealed partial class NetworkTests
         string err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (err.Contains("csvmm.dll") || err.Contains("dotnet")) return; // build output not readable by 'nobody' here
-        AssertOneLine(new CsvmmResult(p.ExitCode, "", err, TimeSpan.Zero, false), 77, "/dev/net/tun");
+        CliAssert.OneLine(new CsvmmResult(p.ExitCode, "", err, TimeSpan.Zero, false), 77, "/dev/net/tun");
     }
 
     [GeneratedRegex(@"CSVMM_RESULT ping host=\S+ sent=(\d+) received=(\d+) rtt_avg_ms=([\d.]+)")]
