@@ -30,6 +30,20 @@ STEPS="csvmm.test=reboot"
 
 now() { date +%s.%N; }
 
+# KiB of the VMM's guest-RAM mapping (the one of --memory size) that are resident.
+guest_kb() {
+    local want=$((MEM * 1024)) sum=0 inr=0 a b rest
+    while read -r a b rest; do
+        if [[ $a =~ ^([0-9a-f]+)-([0-9a-f]+)$ ]]; then
+            local size=$(( (16#${BASH_REMATCH[2]} - 16#${BASH_REMATCH[1]}) / 1024 ))
+            inr=$(( size >= want && size <= want + 4096 ))
+        elif (( inr )) && [ "$a" = "Rss:" ]; then
+            sum=$((sum + b))
+        fi
+    done < "/proc/$1/smaps" 2>/dev/null
+    echo "$sum"
+}
+
 # Runs "$@" with stdout to $WORK/out, returns seconds from start to the CSVMM_READY line in $T.
 # The VMM is stopped (SIGTERM, then SIGKILL) right after the marker.
 time_to_ready() {
@@ -44,9 +58,7 @@ time_to_ready() {
     [ -n "$t" ] || t=$(echo "$(now) - $start" | bc)
     # Peak RSS and resident guest RAM of the VMM process, read before it is stopped.
     RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-    GUEST_KB=$(awk -v want=$((MEM * 1024)) '
-        /^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); size = (strtonum("0x" a[2]) - strtonum("0x" a[1])) / 1024; inr = (size >= want && size <= want + 4096) }
-        inr && /^Rss:/ { sum += $2 } END { print sum + 0 }' "/proc/$pid/smaps" 2>/dev/null || echo 0)
+    GUEST_KB=$(guest_kb "$pid")
     kill -TERM "$pid" 2>/dev/null || true
     sleep 1
     kill -KILL "$pid" 2>/dev/null || true
