@@ -103,6 +103,8 @@ internal sealed class VcpuThread : IDisposable
                         return;
                 }
             }
+            // Where a stopped guest was is the first question about a hang (see --timeout).
+            _log.Debug("vCPU {Id} stopped at {Rip}", Id, Rip());
         }
         catch (Exception e)
         {

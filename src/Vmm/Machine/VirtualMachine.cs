@@ -140,7 +140,7 @@ public sealed class VirtualMachine : IDisposable
             for (int id = 0; id < config.Cpus; id++)
             {
                 var vcpu = _vm.CreateVcpu(id);
-                VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, config.Cpus, tscDeadline), entry, cr3);
+                VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, config.Cpus, tscDeadline, pvHypercalls: false), entry, cr3);
                 _vcpus.Add(new VcpuThread(this, vcpu, log));
             }
         }

@@ -5,7 +5,7 @@ namespace Csvmm.Vmm.Arch.X86_64;
 /// <summary>
 /// Normalises KVM_GET_SUPPORTED_CPUID for one vCPU (REFERENCE 1.9): APIC ids, the hypervisor bit,
 /// TSC-deadline, and a consistent topology (one thread per core, all cores in one package) in
-/// leaves 1, 4, 0xB/0x1F and 0x80000008. KVM's own leaves 0x40000000/1 (kvm-clock) are kept.
+/// leaves 1, 4, 0xB/0x1F, 0x80000008 and 0x8000001E. KVM's own leaves 0x40000000/1 (kvm-clock) are kept.
 /// </summary>
 public static class Cpuid
 {
@@ -18,10 +18,23 @@ public static class Cpuid
     /// <summary>Bits needed to number <paramref name="count"/> ids (ceil(log2)).</summary>
     public static int BitsFor(int count) => count <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(count - 1));
 
-    public static KvmCpuidEntry2[] ForVcpu(ReadOnlySpan<KvmCpuidEntry2> supported, int vcpuId, int vcpuCount, bool tscDeadline)
+    private const uint KvmFeaturesLeaf = 0x40000001;
+    private const uint KvmFeaturePvUnhalt = 1u << 7;     // pv spinlocks: KVM_HC_KICK_CPU
+    private const uint KvmFeaturePvSendIpi = 1u << 11;   // KVM_HC_SEND_IPI
+    private const uint KvmFeaturePvSchedYield = 1u << 13; // KVM_HC_SCHED_YIELD
+
+    /// <summary>The paravirtual features a guest uses through hypercalls.</summary>
+    public const uint KvmHypercallFeatures = KvmFeaturePvUnhalt | KvmFeaturePvSendIpi | KvmFeaturePvSchedYield;
+
+    /// <param name="pvHypercalls">
+    /// false hides the KVM features that make the guest issue hypercalls (PV IPIs, PV spinlock
+    /// kicks, PV yield); the guest then uses the (emulated) local APIC for all of them.
+    /// </param>
+    public static KvmCpuidEntry2[] ForVcpu(ReadOnlySpan<KvmCpuidEntry2> supported, int vcpuId, int vcpuCount, bool tscDeadline,
+        bool pvHypercalls = true)
     {
         var list = new List<KvmCpuidEntry2>(supported.Length + 4);
-        bool hasLeafB = false;
+        bool hasLeafB = false, hasLeaf1F = false;
         uint maxBasic = 0;
         foreach (var e in supported)
             if (e.Function == 0) maxBasic = e.Eax;
@@ -50,8 +63,19 @@ public static class Cpuid
                     break;
                 case 0xB:
                 case 0x1F:
-                    hasLeafB |= e.Function == 0xB;
-                    e = TopologyLeaf(e.Function, e.Index, vcpuId, vcpuCount);
+                    // KVM lists only sub-leaf 0: the whole leaf (SMT, core, end) is written below.
+                    if (e.Function == 0xB) hasLeafB = true; else hasLeaf1F = true;
+                    continue;
+                case 0x8000001E:
+                    // AMD TOPOEXT (KVM leaves it zero, so every vCPU would claim core 0):
+                    // EAX extended APIC id, EBX core id with one thread per core, ECX node 0 of 1.
+                    e.Eax = (uint)vcpuId;
+                    e.Ebx = (uint)vcpuId & 0xFF;
+                    e.Ecx = 0;
+                    e.Edx = 0;
+                    break;
+                case KvmFeaturesLeaf when !pvHypercalls:
+                    e.Eax &= ~KvmHypercallFeatures;
                     break;
                 case 0x80000008:
                     // AMD: ECX[7:0] = threads in package - 1, ECX[15:12] = APIC-id size.
@@ -61,9 +85,11 @@ public static class Cpuid
             list.Add(e);
         }
 
-        if (!hasLeafB && maxBasic >= 0xB)
-            for (uint sub = 0; sub < 3; sub++)
-                list.Add(TopologyLeaf(0xB, sub, vcpuId, vcpuCount));
+        for (uint sub = 0; sub < 3; sub++)
+        {
+            if (hasLeafB || maxBasic >= 0xB) list.Add(TopologyLeaf(0xB, sub, vcpuId, vcpuCount));
+            if (hasLeaf1F) list.Add(TopologyLeaf(0x1F, sub, vcpuId, vcpuCount));
+        }
         return list.ToArray();
     }
 
