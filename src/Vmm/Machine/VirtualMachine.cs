@@ -137,10 +137,15 @@ public sealed class VirtualMachine : IDisposable
 
             var supported = _kvm.GetSupportedCpuid();
             bool tscDeadline = _kvm.CheckExtension(KvmCap.TscDeadlineTimer) > 0;
+            // Under the PVM backend (nested KVM) a guest's hypercall never returns: a 2-vCPU Linux
+            // hung in its first PV IPI. Without these features the guest uses the emulated LAPIC.
+            bool pvHypercalls = !Directory.Exists("/sys/module/kvm_pvm");
+            if (!pvHypercalls)
+                log.Debug("KVM PVM backend: PV IPIs, PV spinlock kicks and PV yield hidden from the guest");
             for (int id = 0; id < config.Cpus; id++)
             {
                 var vcpu = _vm.CreateVcpu(id);
-                VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, config.Cpus, tscDeadline, pvHypercalls: false), entry, cr3);
+                VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, config.Cpus, tscDeadline, pvHypercalls), entry, cr3);
                 _vcpus.Add(new VcpuThread(this, vcpu, log));
             }
         }
