@@ -184,7 +184,7 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 static int cmd_pattern_write(const char *dev, unsigned long long mib, uint64_t seed)
 {
     long long t0 = now_ms();
-    int fd = open(dev, O_WRONLY | O_DIRECT);
+    int fd = open(dev, O_WRONLY | O_CREAT | O_DIRECT, 0644); /* a device, or a file on a mounted fs */
     if (fd < 0) return fail("open", dev);
     uint8_t *buf = alloc_buf(MIB);
     sha256_ctx c;

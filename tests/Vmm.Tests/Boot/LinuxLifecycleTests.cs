@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Csvmm.Vmm.Tests.Support;
+using Xunit;
+
+namespace Csvmm.Vmm.Tests.Boot;
+
+/// <summary>
+/// Lifecycle with a real Linux guest: SIGTERM while the guest writes to an ext4 file system, and
+/// the <c>--stats</c> counters of that run against what the guest did.
+/// </summary>
+public sealed partial class LinuxBootTests
+{
+    [GeneratedRegex(@"CSVMM_RESULT blk-write dev=/mnt/(\S+) bytes=(\d+) sha256=([0-9a-f]{64})")]
+    private static partial Regex FileWritten();
+
+    [GuestFact]
+    public void Sigterm_while_the_guest_writes_leaves_a_clean_ext4_with_all_synced_data_and_stats_that_match()
+    {
+        string disk = Scratch("sigterm.ext4");
+        File.Delete(disk);
+        Tool("mkfs.ext4", $"-q -F -L csvmm-data {disk} 48M");
+        string stats = Scratch("sigterm-stats.json");
+        File.Delete(stats);
+
+        using var guest = new GuestSession(["run", "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
+            "--disk", disk, "--stats", stats, "--log-level", "info",
+            "--cmdline", Cmdline("mount:vda:/mnt,blk-write:/mnt/synced.bin:4:42,sync,write-loop:/mnt:1")]);
+        guest.WaitFor("CSVMM_STEP write-loop", BootLimit);
+        // Two loop files are on disk and a third is being written: SIGTERM lands mid-write.
+        guest.WaitFor("dev=/mnt/busy-2.bin", TimeSpan.FromMinutes(4));
+        guest.Signal("TERM");
+        int code = guest.WaitForExit(TimeSpan.FromSeconds(60));
+        Assert.True(code == 143, $"SIGTERM should exit 143, got {code}\n{guest.Transcript}");
+        Assert.Contains("Stopping: SIGTERM", guest.Stderr);
+
+        // Every file whose fdatasync returned in the guest (it printed its hash after that) must be
+        // on the image, byte for byte. The guest's view first:
+        var written = FileWritten().Matches(guest.Stdout).ToDictionary(m => m.Groups[1].Value, m => m.Groups[3].Value);
+        Assert.Equal(GuestPattern.Sha256(GuestPattern.Generate(4 << 20, seed: 42)), written["synced.bin"]);
+        Assert.True(written.Count >= 3, $"synced.bin and busy-1..2 should have been written: {string.Join(',', written.Keys)}");
+
+        // The image as a rebooted guest would find it: the journal replayed (what mount does),
+        // then a forced read-only check that must find nothing to fix.
+        var fsckRaw = Tool("e2fsck", $"-fn {disk}", allowFailure: true);
+        _out.WriteLine($"e2fsck -fn before journal replay: exit {fsckRaw.Code}\n{fsckRaw.Output}");
+        var replay = Tool("e2fsck", $"-E journal_only -p {disk}", allowFailure: true);
+        Assert.True(replay.Code is 0 or 1, $"journal replay failed ({replay.Code}): {replay.Output}");
+        var fsck = Tool("e2fsck", $"-fn {disk}", allowFailure: true);
+        _out.WriteLine($"e2fsck -fn after journal replay: exit {fsck.Code}\n{fsck.Output}");
+        Assert.True(fsck.Code == 0, $"e2fsck -fn should find the file system clean, exit {fsck.Code}:\n{fsck.Output}");
+
+        foreach (var (name, sha) in written)
+        {
+            string copy = Scratch("sigterm-" + name);
+            File.Delete(copy);
+            Tool("debugfs", $"-R \"dump /{name} {copy}\" {disk}");
+            int seed = name == "synced.bin" ? 42 : int.Parse(name["busy-".Length..^".bin".Length]);
+            int size = name == "synced.bin" ? 4 << 20 : 1 << 20;
+            Assert.Equal(GuestPattern.Sha256(GuestPattern.Generate(size, seed: (ulong)seed)), sha);
+            Assert.True(sha == GuestPattern.FileSha256(copy, size), $"{name} on the image differs from what the guest synced");
+            File.Delete(copy);
+        }
+
+        // --stats was written at the SIGTERM exit and counts what the guest did.
+        using var json = JsonDocument.Parse(File.ReadAllText(stats));
+        var root = json.RootElement;
+        _out.WriteLine(File.ReadAllText(stats));
+        Assert.Equal("Terminated", root.GetProperty("stopReason").GetString());
+        Assert.Equal(143, root.GetProperty("exitCode").GetInt32());
+        Assert.True(root.GetProperty("bootTime").GetProperty("guestBootMarkerMs").GetDouble() > 0);
+        var vda = root.GetProperty("blockDevices")[0];
+        long mibSynced = 4 + written.Count - 1;
+        Assert.True(vda.GetProperty("bytesWritten").GetInt64() >= mibSynced << 20,
+            $"bytesWritten {vda.GetProperty("bytesWritten")} < the {mibSynced} MiB the guest synced");
+        // 1 MiB O_DIRECT writes: at least one request each (Linux may split them, never merge two).
+        Assert.True(vda.GetProperty("writeRequests").GetInt64() >= mibSynced);
+        Assert.True(vda.GetProperty("flushRequests").GetInt64() >= 1, "fdatasync and sync must reach the device as FLUSH");
+        Assert.True(vda.GetProperty("readRequests").GetInt64() >= 1, "mount reads the superblock");
+        Assert.Equal(0, vda.GetProperty("ioErrors").GetInt64());
+        var queue = vda.GetProperty("queues")[0];
+        Assert.True(queue.GetProperty("requests").GetInt64() >= vda.GetProperty("writeRequests").GetInt64() + vda.GetProperty("readRequests").GetInt64());
+        Assert.Equal(0, queue.GetProperty("badChains").GetInt64());
+        var exits = root.GetProperty("vcpuExits");
+        Assert.True(exits.GetProperty("total").GetInt64() > 0);
+        // QueueNotify goes through the ioeventfd: far fewer MMIO exits than block requests.
+        long mmioExits = exits.TryGetProperty("Mmio", out var m) ? m.GetInt64() : 0;
+        Assert.True(queue.GetProperty("notifications").GetInt64() > 0);
+        _out.WriteLine($"block requests {queue.GetProperty("requests")}, MMIO exits {mmioExits}");
+    }
+
+    private static (int Code, string Output) Tool(string file, string args, bool allowFailure = false)
+    {
+        var psi = new ProcessStartInfo("sh", ["-c", $"{file} {args} 2>&1"]) { RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (!allowFailure && p.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {args} exited {p.ExitCode}: {output}");
+        return (p.ExitCode, output);
+    }
+}
