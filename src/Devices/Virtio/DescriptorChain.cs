@@ -36,6 +36,25 @@ public sealed class DescriptorChain
 
     public ReadOnlySpan<ChainSegment> Segments => _segments.AsSpan(0, Count);
 
+    // The chain's last non-empty buffer, tracked even past a refused buffer so a refused chain's
+    // status byte can still be found; valid only when the walk reached the descriptor without NEXT.
+    private ulong _tailAddress;
+    private uint _tailLength;
+    private bool _tailWritableInRam;
+    private bool _endReached;
+
+    /// <summary>
+    /// The last byte of the chain when its last non-empty buffer is device-writable and inside guest
+    /// RAM, and the walk reached the chain's end (no loop, no out-of-range index) — where virtio-blk
+    /// and similar devices put their status byte. Also answers for a refused (<see cref="Error"/>)
+    /// chain whose fault lies in a buffer, not in the links.
+    /// </summary>
+    public bool TryGetLastWritableByte(out ulong address)
+    {
+        address = _tailAddress + _tailLength - 1;
+        return _endReached && _tailWritableInRam;
+    }
+
     public ref readonly ChainSegment this[int index] => ref _segments.AsSpan(0, Count)[index];
 
     internal void Reset(ushort head)
@@ -46,7 +65,20 @@ public sealed class DescriptorChain
         ReadableLength = 0;
         WritableLength = 0;
         ReadableCount = 0;
+        _tailAddress = 0;
+        _tailLength = 0;
+        _tailWritableInRam = false;
+        _endReached = false;
     }
+
+    internal void SetTail(ulong address, uint length, bool writableInRam)
+    {
+        _tailAddress = address;
+        _tailLength = length;
+        _tailWritableInRam = writableInRam;
+    }
+
+    internal void MarkEndReached() => _endReached = true;
 
     internal bool TryAdd(ulong address, uint length, bool writable)
     {

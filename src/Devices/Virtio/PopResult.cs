@@ -11,7 +11,9 @@ public enum PopResult
 
     /// <summary>
     /// The chain broke a rule (<see cref="DescriptorChain.Error"/>); its head is valid, so the device
-    /// must still return it with <see cref="Virtqueue.AddUsed"/> (len 0 or an error status).
+    /// must still return it with <see cref="Virtqueue.AddUsed"/> (len 0 or an error status written at
+    /// <see cref="DescriptorChain.TryGetLastWritableByte"/>) — or, when no answer is safe, stop the
+    /// queue with <see cref="Virtqueue.MarkBroken"/>.
     /// </summary>
     BadChain,
 

@@ -15,10 +15,13 @@ public sealed class QueueCounters
     /// <summary>Chains handed to the device.</summary>
     public long Chains;
 
-    /// <summary>Chains refused by descriptor validation (completed with len 0 / an error status).</summary>
+    /// <summary>
+    /// Chains refused by descriptor validation: completed with an error status or len 0, or — when
+    /// the device cannot complete one safely — the queue is stopped (also counted in <see cref="RingErrors"/>).
+    /// </summary>
     public long BadChains;
 
-    /// <summary>Ring-level corruption (queue broken, device needs reset).</summary>
+    /// <summary>Times the queue was stopped (device needs reset): a corrupt ring, or a chain the device could not complete.</summary>
     public long RingErrors;
 
     public override string ToString() =>

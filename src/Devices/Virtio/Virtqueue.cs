@@ -183,6 +183,10 @@ public sealed class Virtqueue
         // step budget per table catches loops.
         int budget = Size;
         int buffers = 0;
+        // A bad buffer (outside RAM, readable after writable) refuses the chain, but the walk goes on
+        // along the links so the device can still find the status byte and fail the request
+        // (DescriptorChain.TryGetLastWritableByte); a bad link (index, loop, indirect) ends it at once.
+        var bufferError = ChainError.None;
 
         while (true)
         {
@@ -213,21 +217,33 @@ public sealed class Virtqueue
 
             if (++buffers > Size) return ChainError.ChainTooLong;
             bool writable = (flags & DescFlagWrite) != 0;
-            if (!writable && seenWritable) return ChainError.ReadableAfterWritable;
+            if (!writable && seenWritable && bufferError == ChainError.None) bufferError = ChainError.ReadableAfterWritable;
             seenWritable |= writable;
 
             // Zero-length buffers are legal but empty; anything else must lie wholly inside one RAM region.
             if (len != 0)
             {
-                if (!mem.IsValidRange(addr, len)) return ChainError.BufferOutsideMemory;
-                if (!chain.TryAdd(addr, len, writable)) return ChainError.ChainTooLong;
+                bool inRam = mem.IsValidRange(addr, len);
+                if (!inRam && bufferError == ChainError.None) bufferError = ChainError.BufferOutsideMemory;
+                if (bufferError == ChainError.None && !chain.TryAdd(addr, len, writable)) return ChainError.ChainTooLong;
+                chain.SetTail(addr, len, writable && inRam);
             }
 
-            if ((flags & DescFlagNext) == 0) return ChainError.None;
+            if ((flags & DescFlagNext) == 0)
+            {
+                chain.MarkEndReached();
+                return bufferError;
+            }
             if (next >= tableEntries) return ChainError.NextOutOfRange;
             index = next;
         }
     }
+
+    /// <summary>
+    /// The device cannot complete a chain it was given (e.g. a request without a locatable status
+    /// byte): the queue stops like a corrupt ring, and the transport sets DEVICE_NEEDS_RESET.
+    /// </summary>
+    public void MarkBroken(string reason) => Break(reason);
 
     private PopResult Break(string reason)
     {

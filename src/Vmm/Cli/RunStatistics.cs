@@ -87,6 +87,8 @@ public static class RunStatistics
             w.WriteNumber("bytesWritten", Interlocked.Read(ref c.BytesWritten));
             w.WriteNumber("ioErrors", Interlocked.Read(ref c.IoErrors));
             w.WriteNumber("hostErrors", Interlocked.Read(ref c.HostErrors));
+            w.WriteNumber("missingStatus", Interlocked.Read(ref c.MissingStatus));
+            w.WriteNumber("invalidRegisterAccesses", blk.Transport.InvalidAccesses);
             WriteQueues(w, blk.Transport);
             w.WriteEndObject();
         }

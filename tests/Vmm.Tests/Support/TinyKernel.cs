@@ -25,6 +25,15 @@ public static class TinyKernel
     /// <summary>Writes the boot marker (123) to the guest-control page, then resets.</summary>
     public static byte[] MarkThenReset() => Elf([.. StoreControl(0x4, 123), .. ResetThroughI8042, .. HaltForever]);
 
+    /// <summary>
+    /// Loads an empty IDT (limit 0) and executes UD2: #UD cannot be delivered, nor the #DF that
+    /// follows, so the CPU shuts down (KVM_EXIT_SHUTDOWN).
+    /// </summary>
+    public static byte[] TripleFault() => Elf([
+        0x0F, 0x01, 0x1D, 0x02, 0x00, 0x00, 0x00, // lidt [rip + 2]: the 10 zero bytes after ud2
+        0x0F, 0x0B,                               // ud2
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);            // IDTR: limit 0, base 0
+
     /// <summary>Spins forever without exits (for --timeout and signal tests).</summary>
     public static byte[] Spin() => Elf([0xEB, 0xFE]);
 

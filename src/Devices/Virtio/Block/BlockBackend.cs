@@ -10,7 +10,7 @@ namespace Csvmm.Devices.Virtio.Block;
 /// inaccessible. I/O methods return -errno / errno instead of throwing: the device turns failures
 /// into VIRTIO_BLK_S_IOERR and keeps serving.
 /// </summary>
-public sealed class BlockBackend : IDisposable
+public sealed class BlockBackend : IBlockBackend, IDisposable
 {
     public const int SectorSize = 512;
 

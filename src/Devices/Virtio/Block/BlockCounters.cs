@@ -19,7 +19,10 @@ public sealed class BlockCounters
     /// <summary>Of <see cref="IoErrors"/>, those caused by a failing host system call.</summary>
     public long HostErrors;
 
-    /// <summary>Chains without a writable status byte: returned with used.len 0.</summary>
+    /// <summary>
+    /// Requests whose status byte cannot be located (no device-writable last buffer, or a chain whose
+    /// links are broken): the queue stops and the device sets DEVICE_NEEDS_RESET.
+    /// </summary>
     public long MissingStatus;
 
     public override string ToString() =>

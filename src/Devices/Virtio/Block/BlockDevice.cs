@@ -8,12 +8,19 @@ using static Csvmm.Devices.Virtio.Block.BlockProtocol;
 namespace Csvmm.Devices.Virtio.Block;
 
 /// <summary>
-/// virtio-blk (device ID 2) over a <see cref="BlockBackend"/>, one request queue (REFERENCE 5).
+/// virtio-blk (device ID 2) over an <see cref="IBlockBackend"/> (an image file: <see cref="BlockBackend"/>), one request queue (REFERENCE 5).
 /// Requests use any descriptor layout (VERSION_1): the 16-byte header is the start of the readable
 /// bytes, the status the last writable byte, data lies in between. Data moves with preadv/pwritev
 /// straight into/out of guest memory through a preallocated iovec array; nothing is allocated per
 /// request. A write completes once pwritev has taken every byte (the page cache holds it); FLUSH
 /// completes after fdatasync, and without a negotiated FLUSH every write is synced before completion.
+/// <para>
+/// Failures: a backend error (EIO, ENOSPC, ...) or a transfer that stays short after retrying fails
+/// that request with VIRTIO_BLK_S_IOERR and the device keeps serving. A chain the queue refused is
+/// failed the same way (IOERR, used.len 1) when its status byte — the last byte of its last buffer,
+/// device-writable and in RAM — can be found; otherwise no status can be given without risking a
+/// stale OK, so the queue stops and the device asks for a reset (DEVICE_NEEDS_RESET).
+/// </para>
 /// </summary>
 public sealed class BlockDevice : IVirtioDevice
 {
@@ -27,7 +34,7 @@ public sealed class BlockDevice : IVirtioDevice
 
     private static readonly ushort[] QueueSizes = [QueueSize];
 
-    private readonly BlockBackend _backend;
+    private readonly IBlockBackend _backend;
     private readonly ILogger _log;
     private readonly byte[] _config = new byte[ConfigSize];
     private readonly byte[] _id = new byte[IdSize];
@@ -42,7 +49,7 @@ public sealed class BlockDevice : IVirtioDevice
 
     /// <param name="backend">The opened image; the device does not own (dispose) it.</param>
     /// <param name="serial">GET_ID serial (ASCII, at most 20 bytes); default derived from the image's device and inode.</param>
-    public BlockDevice(BlockBackend backend, string? serial = null, ILogger? log = null)
+    public BlockDevice(IBlockBackend backend, string? serial = null, ILogger? log = null)
     {
         _backend = backend;
         _log = log ?? Serilog.Core.Logger.None;
@@ -77,7 +84,7 @@ public sealed class BlockDevice : IVirtioDevice
 
     public BlockCounters Counters { get; } = new();
 
-    public BlockBackend Backend => _backend;
+    public IBlockBackend Backend => _backend;
 
     /// <summary>The GET_ID serial as sent to the guest (20 bytes, NUL-padded).</summary>
     public ReadOnlySpan<byte> Serial => _id;
@@ -125,8 +132,19 @@ public sealed class BlockDevice : IVirtioDevice
             while ((r = q.TryPopChain(_chain)) != PopResult.Empty)
             {
                 if (r == PopResult.RingCorrupt) goto done; // the transport sets DEVICE_NEEDS_RESET
-                // A refused chain still goes back to the driver, with nothing written (REFERENCE 4.7).
-                uint len = r == PopResult.Chain ? Handle(_chain) : 0;
+                if (!_chain.TryGetLastWritableByte(out ulong statusAddress))
+                {
+                    // Returning the head with len 0 would let the driver read whatever its status
+                    // byte held before — often OK from an earlier request — and take a failed write
+                    // for a good one. With no status byte to fail it, stop the queue instead: the
+                    // transport sets DEVICE_NEEDS_RESET and raises a config interrupt (virtio 1.2 §2.1.2).
+                    Interlocked.Increment(ref Counters.MissingStatus);
+                    q.MarkBroken($"virtio-blk: request at head {_chain.Head} has no device-writable status byte" +
+                        (_chain.Error == ChainError.None ? "" : $" ({_chain.Error})"));
+                    goto done;
+                }
+                // A refused chain whose status byte can be found fails with IOERR, len 1 (REFERENCE 4.7).
+                uint len = r == PopResult.Chain ? Handle(_chain, statusAddress) : Refuse(_chain, statusAddress);
                 q.AddUsed(_chain.Head, len);
                 used = true;
             }
@@ -137,16 +155,8 @@ public sealed class BlockDevice : IVirtioDevice
     }
 
     /// <summary>Executes one request; returns used.len (REFERENCE 5.5).</summary>
-    private uint Handle(DescriptorChain chain)
+    private uint Handle(DescriptorChain chain, ulong statusAddress)
     {
-        if (chain.WritableLength == 0)
-        {
-            Interlocked.Increment(ref Counters.MissingStatus);
-            _log.Debug("virtio-blk: request {Head} has no writable status byte", chain.Head);
-            return 0;
-        }
-        var last = chain[chain.Count - 1];
-        ulong statusAddress = last.Address + last.Length - 1;
         ulong writableData = chain.WritableLength - 1;
 
         byte status;
@@ -171,9 +181,22 @@ public sealed class BlockDevice : IVirtioDevice
             };
         }
 
-        if (status == StatusIoErr) Interlocked.Increment(ref Counters.IoErrors);
-        if (_memory!.TryGetSpan(statusAddress, 1, out var s)) s[0] = status;
+        SetStatus(statusAddress, status);
         return written + 1;
+    }
+
+    /// <summary>A chain the queue refused (a buffer outside RAM, readable after writable): IOERR, nothing else written.</summary>
+    private uint Refuse(DescriptorChain chain, ulong statusAddress)
+    {
+        SetStatus(statusAddress, Invalid(chain, $"malformed chain ({chain.Error})"));
+        return 1;
+    }
+
+    private void SetStatus(ulong statusAddress, byte status)
+    {
+        if (status == StatusIoErr) Interlocked.Increment(ref Counters.IoErrors);
+        // The address was checked against guest RAM when the chain was walked.
+        if (_memory!.TryGetSpan(statusAddress, 1, out var s)) s[0] = status;
     }
 
     private byte Read(DescriptorChain chain, ulong sector, ulong length, out uint written)
@@ -182,7 +205,7 @@ public sealed class BlockDevice : IVirtioDevice
         Interlocked.Increment(ref Counters.ReadRequests);
         if (!CheckRange(chain, sector, length)) return StatusIoErr;
         int n = BuildIovecs(chain, writable: true, skip: 0, length);
-        long got = n == 0 ? 0 : _backend.Read(_iov.AsSpan(0, n), (long)(sector * BlockBackend.SectorSize));
+        long got = Transfer(write: false, n, (long)(sector * BlockBackend.SectorSize), length);
         if (got != (long)length) return HostError("read", sector, length, got);
         Interlocked.Add(ref Counters.BytesRead, got);
         written = (uint)length;
@@ -195,7 +218,7 @@ public sealed class BlockDevice : IVirtioDevice
         if (_backend.ReadOnly) return Invalid(chain, "write to a read-only disk");
         if (!CheckRange(chain, sector, length)) return StatusIoErr;
         int n = BuildIovecs(chain, writable: false, skip: HeaderSize, length);
-        long put = n == 0 ? 0 : _backend.Write(_iov.AsSpan(0, n), (long)(sector * BlockBackend.SectorSize));
+        long put = Transfer(write: true, n, (long)(sector * BlockBackend.SectorSize), length);
         if (put != (long)length) return HostError("write", sector, length, put);
         Interlocked.Add(ref Counters.BytesWritten, put);
         return SyncUnlessFlushNegotiated();
@@ -304,6 +327,36 @@ public sealed class BlockDevice : IVirtioDevice
             _log.Warning("virtio-blk: short {Op} at sector {Sector} of {Path}: {Done} of {Length} bytes",
                 op, sector, _backend.Path, result, length);
         return StatusIoErr;
+    }
+
+    /// <summary>
+    /// Moves all <paramref name="length"/> bytes of <c>_iov[0..count)</c> at <paramref name="offset"/>.
+    /// preadv/pwritev may stop short (a signal, a file-size limit, a disk filling up): a partial
+    /// transfer is continued from where it stopped until done, an error, or a call that moves
+    /// nothing (end of file, no space). A request is never completed OK with bytes missing.
+    /// Returns the bytes moved (== length on success) or -errno.
+    /// </summary>
+    private long Transfer(bool write, int count, long offset, ulong length)
+    {
+        int first = 0;
+        ulong done = 0;
+        while (done < length)
+        {
+            var iov = _iov.AsSpan(first, count - first);
+            long n = write ? _backend.Write(iov, offset + (long)done) : _backend.Read(iov, offset + (long)done);
+            if (n <= 0) return n < 0 ? n : (long)done;
+            if ((ulong)n > length - done) return -Errno.EIO; // a backend claiming more than it was given
+            done += (ulong)n;
+            // Skip the bytes already moved: drop whole iovecs, trim the one cut in the middle.
+            ulong skip = (ulong)n;
+            while (skip > 0 && skip >= _iov[first].Length) skip -= _iov[first++].Length;
+            if (skip > 0)
+            {
+                _iov[first].Base += (nint)skip;
+                _iov[first].Length -= (nuint)skip;
+            }
+        }
+        return (long)done;
     }
 
     /// <summary>

@@ -261,30 +261,6 @@ public class BlockDeviceTests
     }
 
     [Fact]
-    public void Chain_without_a_status_byte_is_returned_with_len_0()
-    {
-        using var h = new BlockHarness();
-        h.WriteHeader(TypeFlush, 0);
-        ushort head = h.Reserve(1);
-        h.Ring.SetDescriptor(head, HeaderArea, 16);
-        Assert.Equal(0u, h.Run(head).Len);
-        Assert.Equal(1, h.Device.Counters.MissingStatus);
-    }
-
-    [Fact]
-    public void Malformed_chain_is_returned_with_len_0_and_later_requests_still_work()
-    {
-        using var h = new BlockHarness();
-        ushort head = h.Reserve(1);
-        h.Ring.SetDescriptor(head, HeaderArea, 16, Next, 200);
-        var (status, len) = h.Run(head);
-        Assert.Equal(0u, len);
-        Assert.Equal(0xEE, status); // status byte untouched
-        Assert.Equal(1, h.Queue.Counters.BadChains);
-        Assert.Equal(StatusOk, h.Submit(TypeIn, 0, 512).Status);
-    }
-
-    [Fact]
     public void Host_io_error_fails_the_request_and_the_device_keeps_serving()
     {
         using var h = new BlockHarness();

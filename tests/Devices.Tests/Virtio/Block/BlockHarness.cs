@@ -28,19 +28,36 @@ public sealed class BlockHarness : IDisposable
         if (contents is null)
             for (int i = 0; i < bytes.Length; i++) bytes[i] = (byte)(i * 7 + (i >> 9));
         File.WriteAllBytes(ImagePath, bytes);
-        Backend = BlockBackend.Open(ImagePath, readOnly);
-        Device = new BlockDevice(Backend, serial);
-        Ring = new RingLayout(size: 16, memorySize: 0x80000);
-        Irq = new TestInterruptLine();
-        Transport = new VirtioMmioTransport(Device, Ring.Memory, Irq);
-        ulong f = features ?? DefaultFeatures;
-        if (!readOnly) f |= BlockProtocol.FeatureDiscard | BlockProtocol.FeatureWriteZeroes;
-        else if (features is null) f |= BlockProtocol.FeatureRo;
-        Transport.BringUp(Ring, f);
+        _file = BlockBackend.Open(ImagePath, readOnly);
+        (Device, Ring, Irq, Transport) = BringUp(_file, features, serial);
     }
 
+    /// <summary>A block device over <paramref name="backend"/> (e.g. a fault-injecting fake) instead of an image file.</summary>
+    public BlockHarness(IBlockBackend backend, ulong? features = null)
+    {
+        ImagePath = "";
+        (Device, Ring, Irq, Transport) = BringUp(backend, features, serial: "fake");
+    }
+
+    private static (BlockDevice, RingLayout, TestInterruptLine, VirtioMmioTransport) BringUp(IBlockBackend backend, ulong? features, string? serial)
+    {
+        var device = new BlockDevice(backend, serial);
+        var ring = new RingLayout(size: 16, memorySize: 0x80000);
+        var irq = new TestInterruptLine();
+        var transport = new VirtioMmioTransport(device, ring.Memory, irq);
+        ulong f = features ?? DefaultFeatures;
+        if (!backend.ReadOnly) f |= BlockProtocol.FeatureDiscard | BlockProtocol.FeatureWriteZeroes;
+        else if (features is null) f |= BlockProtocol.FeatureRo;
+        transport.BringUp(ring, f);
+        return (device, ring, irq, transport);
+    }
+
+    private readonly BlockBackend? _file;
+
     public string ImagePath { get; }
-    public BlockBackend Backend { get; }
+
+    /// <summary>The image-file backend (harnesses built over a file only).</summary>
+    public BlockBackend Backend => _file ?? throw new InvalidOperationException("this harness runs over a fake backend");
     public BlockDevice Device { get; }
     public RingLayout Ring { get; }
     public TestInterruptLine Irq { get; }
@@ -110,9 +127,13 @@ public sealed class BlockHarness : IDisposable
         return h;
     }
 
-    public (byte Status, uint Len) Run(ushort head)
+    /// <summary>
+    /// Publishes <paramref name="head"/>, runs the queue and returns (status, used.len). The status
+    /// byte is preset to <paramref name="statusBefore"/> (0 = a stale OK from an earlier request).
+    /// </summary>
+    public (byte Status, uint Len) Run(ushort head, byte statusBefore = 0xEE)
     {
-        Ring.Buffer[StatusArea] = 0xEE;
+        Ring.Buffer[StatusArea] = statusBefore;
         ushort usedBefore = Ring.UsedIdx;
         Ring.Publish(head);
         Transport.ProcessQueue(0);
@@ -127,7 +148,10 @@ public sealed class BlockHarness : IDisposable
     {
         Transport.Dispose();
         Ring.Dispose();
-        Backend.Dispose();
-        File.Delete(ImagePath);
+        if (_file is not null)
+        {
+            _file.Dispose();
+            File.Delete(ImagePath);
+        }
     }
 }

@@ -26,6 +26,9 @@ public sealed unsafe class FakeNetBackend : INetBackend, IDisposable
     /// <summary>When set, writes fail with -this errno.</summary>
     public int WriteError { get; set; }
 
+    /// <summary>When set, a write takes only this many bytes (a short write) and reports that.</summary>
+    public int ShortWrite { get; set; }
+
     /// <summary>When set, reads fail with -this errno.</summary>
     public int ReadError { get; set; }
 
@@ -59,6 +62,7 @@ public sealed unsafe class FakeNetBackend : INetBackend, IDisposable
         if (WriteError != 0) return -WriteError;
         var bytes = new List<byte>();
         foreach (var v in iov) bytes.AddRange(new ReadOnlySpan<byte>((void*)v.Base, (int)v.Length).ToArray());
+        if (ShortWrite != 0 && ShortWrite < bytes.Count) return ShortWrite; // the tail never left
         Written.Add(bytes.ToArray());
         return bytes.Count;
     }
