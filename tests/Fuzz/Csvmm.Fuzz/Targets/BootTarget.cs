@@ -1,3 +1,4 @@
+using Csvmm.Vmm.Arch.X86_64;
 using Csvmm.Vmm.Boot;
 using Csvmm.Vmm.Machine;
 
@@ -51,12 +52,22 @@ public sealed class BootTarget : IFuzzTarget
         }
 
         var memory = _memories[sel] ??= new FuzzMemory(MemoryMiB[sel] << 20);
+        ulong initrdAddress;
         try
         {
-            KernelLoader.Load(memory.Guest, (ulong)memory.Size, image, initrd, cmdline);
+            initrdAddress = KernelLoader.Load(memory.Guest, (ulong)memory.Size, image, initrd, cmdline);
         }
         catch (ConfigException)
         {
+            return;
         }
+
+        // What the guest relies on once loading succeeded (REFERENCE 2): a NUL-terminated command
+        // line inside its area, and an initrd above the kernel and below initrd_addr_max.
+        if ((ulong)cmdline.Length >= Layout.CmdlineMaxSize)
+            throw new FuzzInvariantException($"a {cmdline.Length}-byte command line was loaded into the {Layout.CmdlineMaxSize}-byte area");
+        if (initrd is { Length: > 0 }
+            && (initrdAddress < image.KernelEnd || initrdAddress + (ulong)initrd.Length - 1 > image.InitrdAddrMax))
+            throw new FuzzInvariantException($"initrd at 0x{initrdAddress:x} overlaps the kernel or passes initrd_addr_max");
     }
 }
