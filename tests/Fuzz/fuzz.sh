@@ -2,7 +2,7 @@
 # Fuzzes one target of tests/Fuzz/Csvmm.Fuzz with AFL++ for a given time.
 #
 #   tests/Fuzz/fuzz.sh TARGET [SECONDS]     TARGET: virtqueue blk net mmio boot (default 600 s)
-#   tests/Fuzz/fuzz.sh --min TARGET         afl-cmin the last run's queue into corpus/TARGET
+#   tests/Fuzz/fuzz.sh --min TARGET         fold the last run's queue into corpus/TARGET (set cover)
 #
 # Builds the targets in Release, instruments the csvmm assemblies in the copy with SharpFuzz (the
 # build outputs in bin/ stay clean) and runs afl-fuzz under nice -n 19 on the committed seed corpus,
@@ -42,14 +42,46 @@ export AFL_SKIP_CPUFREQ=1
 export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 
 if [ "$minimize" = 1 ]; then
+    # Greedy set cover over afl-showmap's edge tuples: the fewest small files that keep every edge
+    # the run reached (capped at $FUZZ_CORPUS_MAX), replacing the fuzzer-found part of the corpus.
     queue="$OUT/findings/$TARGET/default/queue"
     [ -d "$queue" ] || die "no queue at $queue: fuzz $TARGET first"
-    rm -rf "$OUT/cmin/$TARGET"
-    nice -n 19 afl-cmin -i "$queue" -o "$OUT/cmin/$TARGET" -t 10000 -m none -- dotnet "$OUT/bin/csvmm-fuzz.dll" "$TARGET"
-    for f in "$OUT/cmin/$TARGET"/*; do
-        cp "$f" "$HERE/corpus/$TARGET/$(sha1sum "$f" | cut -c1-12)"
-    done
-    echo "fuzz.sh: corpus/$TARGET now has $(ls "$HERE/corpus/$TARGET" | wc -l) files"
+    maps="$OUT/maps/$TARGET"
+    rm -rf "$maps"
+    all="$OUT/maps/$TARGET.inputs"
+    rm -rf "$all" && mkdir -p "$all"
+    cp "$queue"/id:* "$all/"
+    cp "$HERE/corpus/$TARGET"/* "$all/"
+    nice -n 19 afl-showmap -q -i "$all" -o "$maps" -t 10000 -m none -- dotnet "$OUT/bin/csvmm-fuzz.dll" "$TARGET" >/dev/null 2>&1 || true
+    python3 - "$all" "$maps" "$HERE/corpus/$TARGET" "${FUZZ_CORPUS_MAX:-30}" <<'PY'
+import hashlib, os, shutil, sys
+inputs, maps, corpus, cap = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+edges = {}
+for name in os.listdir(maps):
+    with open(os.path.join(maps, name)) as f:
+        edges[name] = {line.strip() for line in f if line.strip()}
+size = lambda n: os.path.getsize(os.path.join(inputs, n))
+# Seeds stay; their edges are covered already.
+covered = set().union(*(e for n, e in edges.items() if n.startswith("seed-")))
+chosen = []
+while len(chosen) < cap:
+    best = max((n for n in edges if not n.startswith("seed-") and n not in chosen),
+               key=lambda n: (len(edges[n] - covered), -size(n)), default=None)
+    if best is None or not edges[best] - covered:
+        break
+    chosen.append(best)
+    covered |= edges[best]
+for old in os.listdir(corpus):
+    if not old.startswith("seed-"):
+        os.remove(os.path.join(corpus, old))
+for n in chosen:
+    data = open(os.path.join(inputs, n), "rb").read()
+    with open(os.path.join(corpus, hashlib.sha1(data).hexdigest()[:12]), "wb") as f:
+        f.write(data)
+left = set().union(*edges.values()) - covered
+print(f"{len(chosen)} files added to the seeds; {len(covered)} tuples covered, {len(left)} left out by the cap")
+PY
+    echo "fuzz.sh: corpus/$TARGET now has $(ls "$HERE/corpus/$TARGET" | wc -l) files, $(du -sh "$HERE/corpus/$TARGET" | cut -f1)"
     exit 0
 fi
 
