@@ -42,8 +42,11 @@ public static class KernelLoader
             memory.Write(initrdAddress, initrd);
         }
 
-        if ((uint)cmdline.Length > kernel.CmdlineMax)
-            throw new ConfigException($"kernel command line is {cmdline.Length} bytes; this kernel accepts at most {kernel.CmdlineMax}");
+        // cmdline_size comes from the kernel file and may exceed the area the layout reserves: the
+        // line and its NUL must fit both (found by the boot fuzz target).
+        ulong cmdlineMax = Math.Min(kernel.CmdlineMax, Layout.CmdlineMaxSize - 1);
+        if ((ulong)cmdline.Length > cmdlineMax)
+            throw new ConfigException($"kernel command line is {cmdline.Length} bytes; this kernel accepts at most {cmdlineMax}");
         memory.Fill(Layout.CmdlineAddress, (int)Layout.CmdlineMaxSize, 0);
         memory.Write(Layout.CmdlineAddress, cmdline);
 

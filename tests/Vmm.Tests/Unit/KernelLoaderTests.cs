@@ -83,4 +83,22 @@ public sealed class KernelLoaderTests
         var e = Assert.Throws<ConfigException>(() => KernelLoader.Load(mem, MemoryBytes, kernel, null, new byte[11]));
         Assert.Contains("at most 10", e.Message);
     }
+
+    [Fact]
+    public void Command_line_longer_than_its_area_is_refused_whatever_cmdline_size_says()
+    {
+        // Regression (boot fuzz target): a header with cmdline_size above 64 KiB let a 70000-byte
+        // line run past the command-line area without its NUL.
+        var (ram, mem) = Ram();
+        using var __ = mem;
+        var kernel = KernelImage.Parse("k", BzImage(cmdlineSize: 0x20000));
+        byte[] line = new byte[Layout.CmdlineMaxSize];
+        line.AsSpan().Fill((byte)'b');
+        var e = Assert.Throws<ConfigException>(() => KernelLoader.Load(mem, MemoryBytes, kernel, null, line));
+        Assert.Contains($"at most {Layout.CmdlineMaxSize - 1}", e.Message);
+        Assert.Equal(0, ram[Layout.CmdlineAddress + Layout.CmdlineMaxSize]);
+
+        KernelLoader.Load(mem, MemoryBytes, kernel, null, line[..^1]);
+        Assert.Equal(0, ram[Layout.CmdlineAddress + Layout.CmdlineMaxSize - 1]);
+    }
 }
