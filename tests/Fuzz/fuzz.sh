@@ -61,25 +61,26 @@ for name in os.listdir(maps):
     with open(os.path.join(maps, name)) as f:
         edges[name] = {line.strip() for line in f if line.strip()}
 size = lambda n: os.path.getsize(os.path.join(inputs, n))
-# Seeds stay; their edges are covered already.
-covered = set().union(*(e for n, e in edges.items() if n.startswith("seed-")))
+# Seeds and crash regressions stay; their edges are covered already.
+kept = lambda n: n.startswith(("seed-", "crash-"))
+covered = set().union(*(e for n, e in edges.items() if kept(n)))
 chosen = []
 while len(chosen) < cap:
-    best = max((n for n in edges if not n.startswith("seed-") and n not in chosen),
+    best = max((n for n in edges if not kept(n) and n not in chosen),
                key=lambda n: (len(edges[n] - covered), -size(n)), default=None)
     if best is None or not edges[best] - covered:
         break
     chosen.append(best)
     covered |= edges[best]
 for old in os.listdir(corpus):
-    if not old.startswith("seed-"):
+    if not kept(old):
         os.remove(os.path.join(corpus, old))
 for n in chosen:
     data = open(os.path.join(inputs, n), "rb").read()
     with open(os.path.join(corpus, hashlib.sha1(data).hexdigest()[:12]), "wb") as f:
         f.write(data)
 left = set().union(*edges.values()) - covered
-print(f"{len(chosen)} files added to the seeds; {len(covered)} tuples covered, {len(left)} left out by the cap")
+print(f"{len(chosen)} files added to the seeds and crash regressions; {len(covered)} tuples covered, {len(left)} left out by the cap")
 PY
     echo "fuzz.sh: corpus/$TARGET now has $(ls "$HERE/corpus/$TARGET" | wc -l) files, $(du -sh "$HERE/corpus/$TARGET" | cut -f1)"
     exit 0

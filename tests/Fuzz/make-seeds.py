@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of tests/Fuzz/corpus/<target>/seed-*. The input formats are
 documented on each target class (tests/Fuzz/Csvmm.Fuzz/Targets). Files the fuzzer found are kept
-beside these (named by their content hash); rerunning this only rewrites the seeds."""
+beside these (named by their content hash), crash-* files are inputs that once crashed a target
+(regressions); rerunning this only rewrites the seeds."""
 import os, struct
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
