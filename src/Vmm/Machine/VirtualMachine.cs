@@ -18,9 +18,6 @@ namespace Csvmm.Vmm.Machine;
 /// </summary>
 public sealed class VirtualMachine : IDisposable
 {
-    /// <summary>Slack above the kernel's own footprint (and initrd) that the guest needs to get going.</summary>
-    public const ulong MinimumFreeMemory = 16UL << 20;
-
     private readonly VmConfig _config;
     private readonly ILogger _log;
     private readonly KvmSystem _kvm;
@@ -202,46 +199,12 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Kernel segments, initrd, command line and boot_params into guest memory; returns the entry point.</summary>
     private ulong LoadKernel(byte[]? initrd)
     {
-        ulong lowEnd = Layout.LowMemoryEnd(_config.MemoryBytes);
-        ulong needed = Kernel.KernelEnd + AlignUp((ulong)(initrd?.Length ?? 0), 0x1000) + MinimumFreeMemory;
-        if (needed > lowEnd)
-            throw new ConfigException(
-                $"--memory {_config.MemoryMiB} MiB is too small for this kernel{(initrd is null ? "" : " and initrd")}: " +
-                $"at least {(needed + (1 << 20) - 1) >> 20} MiB needed");
-
-        foreach (var seg in Kernel.Segments)
-        {
-            if (!_memory.IsValidRange(seg.GuestAddress, seg.MemorySize))
-                throw new ConfigException($"kernel segment at 0x{seg.GuestAddress:x} does not fit in {_config.MemoryMiB} MiB of guest memory");
-            _memory.Write(seg.GuestAddress, Kernel.Bytes.AsSpan(seg.FileOffset, seg.FileSize));
-        }
-
-        ulong initrdAddress = 0;
-        if (initrd is { Length: > 0 })
-        {
-            ulong limit = Math.Min(lowEnd, Kernel.InitrdAddrMax + 1);
-            initrdAddress = AlignDown(limit - (ulong)initrd.Length, 0x1000);
-            if (limit < (ulong)initrd.Length || initrdAddress < Kernel.KernelEnd)
-                throw new ConfigException($"no room for the {initrd.Length >> 20} MiB initrd below 0x{limit:x}: raise --memory");
-            _memory.Write(initrdAddress, initrd);
-        }
-
         byte[] cmdline = System.Text.Encoding.ASCII.GetBytes(KernelCommandLine);
-        if ((uint)cmdline.Length > Kernel.CmdlineMax)
-            throw new ConfigException($"kernel command line is {cmdline.Length} bytes; this kernel accepts at most {Kernel.CmdlineMax}");
-        _memory.Fill(Layout.CmdlineAddress, (int)Layout.CmdlineMaxSize, 0);
-        _memory.Write(Layout.CmdlineAddress, cmdline);
-
-        var zeroPage = BootParams.Build(Kernel, Layout.CmdlineAddress, cmdline.Length,
-            initrdAddress, (ulong)(initrd?.Length ?? 0), E820Entry.For(_config.MemoryBytes));
-        _memory.Write(Layout.ZeroPageAddress, zeroPage);
+        ulong initrdAddress = KernelLoader.Load(_memory, _config.MemoryBytes, Kernel, initrd, cmdline);
         _log.Debug("Loaded {Format} kernel {Path}, entry 0x{Entry:x}, initrd at 0x{Initrd:x}; cmdline: {Cmdline}",
             Kernel.Format, Kernel.Path, Kernel.EntryPoint, initrdAddress, KernelCommandLine);
         return Kernel.EntryPoint;
     }
-
-    private static ulong AlignUp(ulong v, ulong a) => (v + a - 1) & ~(a - 1);
-    private static ulong AlignDown(ulong v, ulong a) => v & ~(a - 1);
 
     /// <summary>Runs the vCPUs until the guest or the host stops the VM; returns why.</summary>
     public StopReason Run()

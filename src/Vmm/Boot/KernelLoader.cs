@@ -1,0 +1,61 @@
+using Csvmm.Kvm;
+using Csvmm.Vmm.Arch.X86_64;
+using Csvmm.Vmm.Machine;
+
+namespace Csvmm.Vmm.Boot;
+
+/// <summary>
+/// Writes a parsed kernel, its initrd, the command line and boot_params into guest memory (REFERENCE 2).
+/// Every size and address comes from the kernel file or the initrd, so each is checked against the
+/// memory size before anything is written; a misfit is a <see cref="ConfigException"/>. Kept apart
+/// from the VM (no KVM) so the fuzz target in tests/Fuzz can drive it over a plain byte array.
+/// </summary>
+public static class KernelLoader
+{
+    /// <summary>Slack above the kernel's own footprint (and initrd) that the guest needs to get going.</summary>
+    public const ulong MinimumFreeMemory = 16UL << 20;
+
+    /// <summary>Loads everything and returns the initrd's guest address (0 without one).</summary>
+    public static ulong Load(GuestMemory memory, ulong memoryBytes, KernelImage kernel, byte[]? initrd, byte[] cmdline)
+    {
+        ulong lowEnd = Layout.LowMemoryEnd(memoryBytes);
+        ulong needed = kernel.KernelEnd + AlignUp((ulong)(initrd?.Length ?? 0), 0x1000) + MinimumFreeMemory;
+        if (needed > lowEnd)
+            throw new ConfigException(
+                $"--memory {memoryBytes >> 20} MiB is too small for this kernel{(initrd is null ? "" : " and initrd")}: " +
+                $"at least {(needed + (1 << 20) - 1) >> 20} MiB needed");
+
+        foreach (var seg in kernel.Segments)
+        {
+            if (!memory.IsValidRange(seg.GuestAddress, seg.MemorySize))
+                throw new ConfigException($"kernel segment at 0x{seg.GuestAddress:x} does not fit in {memoryBytes >> 20} MiB of guest memory");
+            memory.Write(seg.GuestAddress, kernel.Bytes.AsSpan(seg.FileOffset, seg.FileSize));
+        }
+
+        ulong initrdAddress = 0;
+        if (initrd is { Length: > 0 })
+        {
+            ulong limit = Math.Min(lowEnd, kernel.InitrdAddrMax + 1);
+            initrdAddress = AlignDown(limit - (ulong)initrd.Length, 0x1000);
+            if (limit < (ulong)initrd.Length || initrdAddress < kernel.KernelEnd)
+                throw new ConfigException($"no room for the {initrd.Length >> 20} MiB initrd below 0x{limit:x}: raise --memory");
+            memory.Write(initrdAddress, initrd);
+        }
+
+        // cmdline_size comes from the kernel file and may exceed the area the layout reserves: the
+        // line and its NUL must fit both (found by the boot fuzz target).
+        ulong cmdlineMax = Math.Min(kernel.CmdlineMax, Layout.CmdlineMaxSize - 1);
+        if ((ulong)cmdline.Length > cmdlineMax)
+            throw new ConfigException($"kernel command line is {cmdline.Length} bytes; this kernel accepts at most {cmdlineMax}");
+        memory.Fill(Layout.CmdlineAddress, (int)Layout.CmdlineMaxSize, 0);
+        memory.Write(Layout.CmdlineAddress, cmdline);
+
+        var zeroPage = BootParams.Build(kernel, Layout.CmdlineAddress, cmdline.Length,
+            initrdAddress, (ulong)(initrd?.Length ?? 0), E820Entry.For(memoryBytes));
+        memory.Write(Layout.ZeroPageAddress, zeroPage);
+        return initrdAddress;
+    }
+
+    private static ulong AlignUp(ulong v, ulong a) => (v + a - 1) & ~(a - 1);
+    private static ulong AlignDown(ulong v, ulong a) => v & ~(a - 1);
+}
