@@ -73,7 +73,8 @@ public sealed class VirtqueuePropertyTests
 
     /// <summary>
     /// The same driver against virtio-blk with the device's own processing: its used.idx moves by the
-    /// number of chains it took, never more, and every element names a head the driver offered.
+    /// number of chains it took (less the one it stopped the queue on, if any), never more, and every
+    /// element names a head the driver offered.
     /// Buffers stay in the data area here (the device writes into them; aliasing the rings on purpose
     /// would make the used ring unreadable for the check), everything else is generated.
     /// </summary>
@@ -102,10 +103,14 @@ public sealed class VirtqueuePropertyTests
             device.ProcessQueue(0);
 
             ushort took = (ushort)(q.LastAvail - lastAvail);
-            Assert.Equal(took, (ushort)(q.NextUsed - usedBefore));
+            // A chain with no status byte cannot be answered without risking a stale OK: the device
+            // stops the queue (DEVICE_NEEDS_RESET) and that last chain stays uncompleted.
+            int unanswered = q.IsBroken && took > 0 ? 1 : 0;
+            Assert.Equal(took - unanswered, (ushort)(q.NextUsed - usedBefore));
             Assert.Equal(q.NextUsed, guest.U16(UsedRing + 2));
             for (ushort i = usedBefore; i != q.NextUsed; i++)
                 Assert.Contains((ushort)guest.U32(UsedRing + 4 + 8UL * (ulong)(i & (q.Size - 1))), offered);
+            if (q.IsBroken) break; // a broken queue takes nothing more until the driver resets it
         }
     }
 
