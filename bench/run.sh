@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
-MODE=full ROUNDS=3 BLK_MIB=8 RAND_READS=100 NET_KIB=128 PINGS=10
+MODE=full ROUNDS=3 BLK_MIB=4 RAND_READS=50 NET_KIB=64 PINGS=10
 usage() { sed -n '2,13p' "$0" >&2; exit 2; }
 while (($#)); do
     case "$1" in
@@ -73,7 +73,7 @@ result() { # LOG STEP KEY -> value of KEY= on the CSVMM_RESULT STEP line
     sed -n "s/^CSVMM_RESULT $2 .*\b$3=\([^ ]*\).*/\1/p" "$1" | tr -d '\r' | head -n1
 }
 
-mbs() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ] && echo "scale=3; $1 / 1000 / $2" | bc; } # BYTES MS -> MB/s
+mbs() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ]; then echo "scale=3; $1 / 1000 / $2" | bc; fi; } # BYTES MS -> MB/s
 rate() { mbs "$(result "$1" "$2" bytes)" "$(result "$1" "$2" ms)"; } # LOG STEP -> MB/s
 
 # One boot of VMM ("csvmm" or "qemu") in round R; adds every figure it measured.
@@ -177,7 +177,7 @@ stat3() { # VALUES... -> "median min max" (empty if no values)
     printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '{a[NR] = $1}
         END { if (NR) printf "%s %s %s\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR] }'
 }
-fmt() { [ -n "$1" ] && printf "%.${2}f" "$1"; }
+fmt() { if [ -n "$1" ]; then printf "%.${2}f" "$1"; fi; }
 row() { # METRIC "label" DECIMALS BETTER [PEER]: PEER is qemu (default), host, or - (csvmm only)
     local m="$1" label="$2" d="$3" better="$4" peer="${5:-qemu}" c cmin cmax p pmin pmax ratio="" cs ps
     read -r c cmin cmax <<< "$(stat3 ${V["$m csvmm"]:-})" || true
@@ -194,8 +194,8 @@ row() { # METRIC "label" DECIMALS BETTER [PEER]: PEER is qemu (default), host, o
     printf '| %s | %s | %s | %s | %s |\n' "$label" "$cs" "$ps" "${ratio:-–}" "$better"
 }
 CSVMM_VERSION="$("$CSVMM" --version 2>/dev/null | head -n1) (git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
-QEMU_VERSION="$(qemu-system-x86_64 --version | head -n1)"
-KVM_BACKEND="$(for m in kvm_pvm kvm_intel kvm_amd; do [ -d /sys/module/$m ] && echo "$m"; done | head -n1)"
+QEMU_VERSION="$(qemu-system-x86_64 --version | sed -n 1p)"
+KVM_BACKEND="$(for m in kvm_pvm kvm_intel kvm_amd; do if [ -d /sys/module/$m ]; then echo "$m"; break; fi; done)"
 report() { # ROUNDS_DONE: (re)writes the table, so an interrupted run keeps the rounds it finished
     local done="$1"
     MISSING=""
@@ -226,8 +226,8 @@ report() { # ROUNDS_DONE: (re)writes the table, so an interrupted run keeps the 
     row bw "block: host dd write on the same file vs csvmm (MB/s)" 1 higher host
     row br "block: host dd read on the same file vs csvmm (MB/s)" 1 higher host
     row ping "network: ping guest → host RTT avg (ms)" 2 lower
-    row rx "network: TCP host → guest (MB/s)" 3 higher
-    row tx "network: TCP guest → host (MB/s)" 3 higher
+    row rx "network: TCP host → guest (MB/s)" 4 higher
+    row tx "network: TCP guest → host (MB/s)" 4 higher
     row blkexits "exits: vCPU exits per 1000 block requests (csvmm --stats)" 0 lower -
     row netexits "exits: vCPU exits per 1000 packets (csvmm --stats)" 0 lower -
     row allexits "exits: all vCPU exits in the run, boot included (csvmm --stats)" 0 lower -
