@@ -8,8 +8,9 @@
 # reads, ping and TCP both ways over a TAP in a private network namespace; csvmm's --stats JSON
 # gives its time to the first KVM_RUN and its vCPU exits per I/O. After each pair the host's own
 # dd on the same file gives the physical limit. Prints medians, min, max and csvmm/QEMU ratios,
-# and writes the table to bench/results/<date>-{quick,full}.md. Exits non-zero if a VMM did not
-# boot or a figure is missing. --quick: 1 round, small sizes (CI runs it; not timed, not judged).
+# and writes the table to bench/results/<date>-{quick,full}.md, csvmm's --stats JSON next to it.
+# Exits non-zero if a VMM did not boot, a step failed or a figure is missing.
+# --quick: 1 round, small sizes (CI runs it; not timed, not judged).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -73,8 +74,12 @@ result() { # LOG STEP KEY -> value of KEY= on the CSVMM_RESULT STEP line
     sed -n "s/^CSVMM_RESULT $2 .*\b$3=\([^ ]*\).*/\1/p" "$1" | tr -d '\r' | head -n1
 }
 
-mbs() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 0 ]; then echo "scale=3; $1 / 1000 / $2" | bc; fi; } # BYTES MS -> MB/s
-rate() { mbs "$(result "$1" "$2" bytes)" "$(result "$1" "$2" ms)"; } # LOG STEP -> MB/s
+# LOG STEP [UNIT] -> throughput of a CSVMM_RESULT line (bytes / ms) in MB/s, or in kB/s with UNIT 1000
+rate() {
+    local b ms unit="${3:-1000000}"
+    b=$(result "$1" "$2" bytes); ms=$(result "$1" "$2" ms)
+    if [ -n "$b" ] && [ -n "$ms" ] && [ "$ms" -gt 0 ]; then echo "scale=6; $b * 1000 / $ms / $unit" | bc; fi
+}
 
 # One boot of VMM ("csvmm" or "qemu") in round R; adds every figure it measured.
 boot_once() {
@@ -142,8 +147,8 @@ boot_once() {
     add br "$vmm" "$(rate "$out" sha256)"
     add iops "$vmm" "$(result "$out" rand-read iops)"
     add ping "$vmm" "$(result "$out" ping rtt_avg_ms | grep -v none || true)"
-    add rx "$vmm" "$(rate "$out" tcp-recv)"
-    add tx "$vmm" "$(rate "$out" tcp-send)"
+    add rx "$vmm" "$(rate "$out" tcp-recv 1000)"
+    add tx "$vmm" "$(rate "$out" tcp-send 1000)"
     if [ "$vmm" = csvmm ] && [ -s "$stats" ]; then
         add first csvmm "$(jq -r '.bootTime.firstKvmRunMs // empty' "$stats")"
         add marker csvmm "$(jq -r '.bootTime.guestBootMarkerMs // empty' "$stats" | awk '{print $1 / 1000}')"
@@ -152,6 +157,7 @@ boot_once() {
         add netexits csvmm "$(jq -r '.netDevices[0] | (.rxFrames + .txFrames) as $n
             | if $n > 0 then .runtimeMmioExits * 1000 / $n else empty end' "$stats")"
         add allexits csvmm "$(jq -r '.vcpuExits.total' "$stats")"
+        cp "$stats" "${RESULTS%.md}-csvmm-stats-$r.json" # the counters behind the exits rows
     fi
     log "$vmm round $r: ready ${t_ready:-?}s, peak RSS ${hwm} KiB (guest RAM ${gkb} KiB), $(grep -c '^CSVMM_RESULT' "$out") results"
 }
@@ -188,7 +194,7 @@ row() { # METRIC "label" DECIMALS BETTER [PEER]: PEER is qemu (default), host, o
         read -r p pmin pmax <<< "$(stat3 ${V["$m $peer"]:-})" || true
         [ -n "${p:-}" ] || MISSING+=" $m/$peer"
         ps="$(fmt "${p:-}" "$d") ($(fmt "${pmin:-}" "$d")–$(fmt "${pmax:-}" "$d"))"
-        [ -n "${c:-}" ] && [ -n "${p:-}" ] && ratio=$(printf '%.2f' "$(echo "$c / $p" | bc -l)")
+        [ -n "${c:-}" ] && [ -n "${p:-}" ] && ratio=$(printf '%.3g' "$(echo "$c / $p" | bc -l)")
     fi
     [ "$peer" = host ] && ratio="${ratio:+$ratio of host}"
     printf '| %s | %s | %s | %s | %s |\n' "$label" "$cs" "$ps" "${ratio:-–}" "$better"
@@ -223,11 +229,11 @@ report() { # ROUNDS_DONE: (re)writes the table, so an interrupted run keeps the 
     row bw "block: sequential write, 1 MiB O_DIRECT (MB/s)" 2 higher
     row br "block: sequential read, 1 MiB O_DIRECT (MB/s)" 2 higher
     row iops "block: random 4 KiB O_DIRECT reads (IOPS)" 1 higher
-    row bw "block: host dd write on the same file vs csvmm (MB/s)" 1 higher host
-    row br "block: host dd read on the same file vs csvmm (MB/s)" 1 higher host
+    row bw "block: csvmm write vs host dd write on the same file (MB/s)" 2 higher host
+    row br "block: csvmm read vs host dd read on the same file (MB/s)" 2 higher host
     row ping "network: ping guest → host RTT avg (ms)" 2 lower
-    row rx "network: TCP host → guest (MB/s)" 4 higher
-    row tx "network: TCP guest → host (MB/s)" 4 higher
+    row rx "network: TCP host → guest (kB/s)" 2 higher
+    row tx "network: TCP guest → host (kB/s)" 2 higher
     row blkexits "exits: vCPU exits per 1000 block requests (csvmm --stats)" 0 lower -
     row netexits "exits: vCPU exits per 1000 packets (csvmm --stats)" 0 lower -
     row allexits "exits: all vCPU exits in the run, boot included (csvmm --stats)" 0 lower -
