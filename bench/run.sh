@@ -43,10 +43,11 @@ QEMU_BASE="console=ttyS0 reboot=k panic=1 pci=off nomodule 8250.nr_uarts=1 i8042
 STEPS="csvmm.test=blk-write:vda:$BLK_MIB,blk-read:vda:$BLK_MIB,rand-read:vda:$RAND_READS,net-up:10.77.0.2/24"
 STEPS+=",ping:10.77.0.1:$PINGS,tcp-recv:5001,tcp-send:10.77.0.1:5002:${NET_KIB}k,reboot"
 head -c $((NET_KIB << 10)) /dev/urandom > "$WORK/in"
+mkfifo "$WORK/nap"
+exec {NAP}<> "$WORK/nap" # never written: `read -t` on it is a sleep without a fork
 IN_SHA=$(sha256sum < "$WORK/in" | cut -d' ' -f1)
 
 log() { echo "bench: $*" >&2; }
-now() { date +%s.%N; }
 declare -A V # "metric vmm" -> space-separated values, one per round
 
 add() { V["$1 $2"]+="$3 "; } # METRIC VMM VALUE
@@ -59,8 +60,6 @@ guest_kb() {
         END { print sum + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
 }
 
-# The VMM process under `timeout` (its only child), once it exists.
-vmm_pid() { cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}'; }
 
 net_up() {
     ip netns add "$NS"
@@ -102,27 +101,36 @@ boot_once() {
              -netdev tap,id=n0,ifname=csvmm0,script=no,downscript=no,vhost=off -device virtio-net-device,netdev=n0
              -kernel "$CSVMM_VMLINUX" -initrd "$CSVMM_INITRAMFS" -append "$QEMU_BASE $CSVMM_GUEST_CMDLINE $STEPS")
     fi
-    start=$(now)
+    : > "$out" # exists before the VMM starts: the poll loop below opens it
+    start=$EPOCHREALTIME
     ip netns exec "$NS" timeout -s KILL "$BOOT_TIMEOUT" "${cmd[@]}" > "$out" 2> "$err" < /dev/null &
     tpid=$!
-    # Polled every 0.2 s (so boot times are +-0.2 s); forks are costly on a loaded 2-core host.
+    # Polled every 0.2 s with shell builtins only (no forks), so the harness takes little of the
+    # CPU the VMM under test needs.
+    local log line part="" h g k v
+    exec {log}< "$out"
     while kill -0 "$tpid" 2>/dev/null; do
-        [ -n "$vpid" ] || vpid=$(vmm_pid "$tpid")
-        if [ -z "$t_ready" ]; then
-            grep -q '^CSVMM_READY' "$out" && t_ready=$(echo "$(now) - $start" | bc)
-        elif [ -z "$sender" ] && grep -q '^CSVMM_LISTENING port=5001' "$out"; then
-            ip netns exec "$NS" sh -c "until nc -N 10.77.0.2 5001 < $WORK/in; do sleep 1; done" > /dev/null 2>&1 &
-            sender=$!
-        fi
+        # the VMM is the only child of `timeout`
+        [ -n "$vpid" ] || read -r vpid _ 2>/dev/null < "/proc/$tpid/task/$tpid/children" || true
+        while IFS= read -r -u "$log" line || { part+=$line; false; }; do
+            line=$part$line part=""
+            case $line in
+                CSVMM_READY*) [ -n "$t_ready" ] || t_ready=$(echo "$EPOCHREALTIME - $start" | bc) ;;
+                CSVMM_LISTENING\ port=5001*)
+                    ip netns exec "$NS" sh -c "until nc -N 10.77.0.2 5001 < $WORK/in; do sleep 1; done" > /dev/null 2>&1 &
+                    sender=$! ;;
+            esac
+        done
         # Peak RSS and resident guest RAM, sampled every 2 s until the VMM exits.
         if [ -n "$vpid" ] && (( s++ % 10 == 0 )); then
-            local h g
-            h=$(awk '/^VmHWM/ {print $2}' "/proc/$vpid/status" 2>/dev/null || true)
+            h=""
+            while read -r k v _; do [ "$k" = VmHWM: ] && h=$v; done 2>/dev/null < "/proc/$vpid/status" || true
             g=$(guest_kb "$vpid")
             if [ -n "$h" ] && (( h >= hwm )); then hwm=$h; if (( g > gkb )); then gkb=$g; fi; fi
         fi
-        sleep 0.2
+        read -r -t 0.2 -u "$NAP" _ || true
     done
+    exec {log}<&-
     wait "$tpid" || true
     [ -z "$sender" ] || kill "$sender" 2>/dev/null || true
     kill "$listener" 2>/dev/null || true
