@@ -6,7 +6,7 @@
 #   ./build.sh demo      boot the default guest (bzImage + initramfs) on this terminal:
 #                        a shell on the serial console; 'reboot -f' (or Ctrl-A x) ends it
 #   ./build.sh test      run every test project; ends with "N passed, M failed"
-#   ./build.sh bench     run the benchmarks in bench/ (csvmm next to QEMU microvm)
+#   ./build.sh bench     run the benchmarks (bench/run.sh [--quick]: csvmm next to QEMU microvm)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT="$PWD"
@@ -29,7 +29,7 @@ prerequisites() {
     command -v dotnet >/dev/null || { log "the .NET 10 SDK (dotnet) is required"; exit 1; }
     # gcc/clang-free NativeAOT link uses gcc here; zlib for the runtime; qemu is the reference VMM
     # for image checks and benchmarks; iproute2 + netcat-openbsd (nc -N) for the network tests.
-    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 netcat-openbsd bc util-linux e2fsprogs procps
+    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 netcat-openbsd bc jq util-linux e2fsprogs procps
 }
 
 publish() {

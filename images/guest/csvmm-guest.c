@@ -158,6 +158,20 @@ static unsigned long long parse_num(const char *s, const char *what)
     return v;
 }
 
+/* "N" = N MiB, "Nk" = N KiB (small transfers for slow guests); returns bytes. */
+static unsigned long long parse_size(const char *s)
+{
+    size_t len = strlen(s);
+    if (len > 1 && (s[len - 1] == 'k' || s[len - 1] == 'K')) {
+        char num[32];
+        if (len - 1 >= sizeof num) return parse_num(s, "SIZE"); /* reports the error */
+        memcpy(num, s, len - 1);
+        num[len - 1] = 0;
+        return parse_num(num, "SIZE") * 1024;
+    }
+    return parse_num(s, "SIZE") * MIB;
+}
+
 static int fail(const char *what, const char *arg)
 {
     fprintf(stderr, "csvmm-guest: %s %s: %s\n", what, arg ? arg : "", strerror(errno));
@@ -254,6 +268,33 @@ static int cmd_sha256(const char *dev, long long mib)
     return 0;
 }
 
+/* COUNT O_DIRECT 4 KiB preads at pseudo-random 4 KiB-aligned offsets (splitmix64 of SEED). */
+static int cmd_rand_read(const char *dev, unsigned long long count, uint64_t seed)
+{
+    int fd = open(dev, O_RDONLY | O_DIRECT);
+    if (fd < 0) return fail("open", dev);
+    uint64_t size = 0;
+    if (ioctl(fd, BLKGETSIZE64, &size)) return fail("BLKGETSIZE64", dev);
+    uint64_t blocks = size / 4096;
+    if (blocks == 0 || count == 0) {
+        fprintf(stderr, "csvmm-guest: rand-read needs COUNT > 0 and a device of at least 4 KiB\n");
+        return 1;
+    }
+    uint8_t *buf = alloc_buf(4096);
+    long long t0 = now_ms();
+    for (unsigned long long i = 0; i < count; i++) {
+        off_t off = (off_t)(splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15ULL) % blocks) * 4096;
+        ssize_t n = pread(fd, buf, 4096, off);
+        if (n < 0 && errno == EINTR) { i--; continue; }
+        if (n != 4096) return n < 0 ? fail("pread", dev) : (fprintf(stderr, "csvmm-guest: short pread on %s\n", dev), 1);
+    }
+    long long ms = now_ms() - t0;
+    close(fd);
+    printf("CSVMM_RESULT rand-read dev=%s reads=%llu bytes=%llu ms=%lld iops=%.1f\n", dev, count,
+           count * 4096, ms, ms > 0 ? count * 1000.0 / ms : 0.0);
+    return 0;
+}
+
 static int cmd_write_expect_fail(const char *dev)
 {
     int fd = open(dev, O_RDWR | O_DIRECT);
@@ -279,7 +320,8 @@ static int cmd_write_expect_fail(const char *dev)
     return 0;
 }
 
-static int cmd_tcp_send(const char *host, int port, unsigned long long mib, uint64_t seed)
+/* Sends `bytes` of the pattern (a multiple of 8) in writes of up to 1 MiB. */
+static int cmd_tcp_send(const char *host, int port, unsigned long long bytes, uint64_t seed)
 {
     long long t0 = now_ms();
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -293,10 +335,12 @@ static int cmd_tcp_send(const char *host, int port, unsigned long long mib, uint
     uint8_t *buf = alloc_buf(MIB);
     sha256_ctx c;
     sha256_init(&c);
-    for (unsigned long long i = 0; i < mib; i++) {
-        fill_pattern(buf, MIB, seed, i * (MIB / 8));
-        sha256_update(&c, buf, MIB);
-        if (write_all(fd, buf, MIB)) return fail("send", host);
+    for (unsigned long long done = 0; done < bytes;) {
+        size_t n = bytes - done < MIB ? (size_t)(bytes - done) : MIB;
+        fill_pattern(buf, n, seed, done / 8);
+        sha256_update(&c, buf, n);
+        if (write_all(fd, buf, n)) return fail("send", host);
+        done += n;
     }
     shutdown(fd, SHUT_WR);
     /* wait for the peer to close so that all data is known to be delivered */
@@ -306,7 +350,7 @@ static int cmd_tcp_send(const char *host, int port, unsigned long long mib, uint
     char hex[65];
     sha256_final(&c, hex);
     printf("CSVMM_RESULT tcp-send host=%s port=%d bytes=%llu sha256=%s ms=%lld\n", host, port,
-           mib * MIB, hex, now_ms() - t0);
+           bytes, hex, now_ms() - t0);
     return 0;
 }
 
@@ -403,8 +447,9 @@ static int usage(void)
     fprintf(stderr,
             "usage: csvmm-guest pattern-write DEV MIB [SEED]\n"
             "       csvmm-guest sha256 DEV [MIB]\n"
+            "       csvmm-guest rand-read DEV COUNT [SEED]\n"
             "       csvmm-guest write-expect-fail DEV\n"
-            "       csvmm-guest tcp-send HOST PORT MIB [SEED]\n"
+            "       csvmm-guest tcp-send HOST PORT MIB|KIBk [SEED]\n"
             "       csvmm-guest tcp-recv PORT [MIB]\n"
             "       csvmm-guest ctl-exit N\n"
             "       csvmm-guest ctl-mark [V]\n"
@@ -422,10 +467,12 @@ int main(int argc, char **argv)
                                  argc == 5 ? parse_num(argv[4], "SEED") : 1);
     if (!strcmp(cmd, "sha256") && (argc == 3 || argc == 4))
         return cmd_sha256(argv[2], argc == 4 ? (long long)parse_num(argv[3], "MIB") : -1);
+    if (!strcmp(cmd, "rand-read") && (argc == 4 || argc == 5))
+        return cmd_rand_read(argv[2], parse_num(argv[3], "COUNT"), argc == 5 ? parse_num(argv[4], "SEED") : 1);
     if (!strcmp(cmd, "write-expect-fail") && argc == 3)
         return cmd_write_expect_fail(argv[2]);
     if (!strcmp(cmd, "tcp-send") && (argc == 5 || argc == 6))
-        return cmd_tcp_send(argv[2], (int)parse_num(argv[3], "PORT"), parse_num(argv[4], "MIB"),
+        return cmd_tcp_send(argv[2], (int)parse_num(argv[3], "PORT"), parse_size(argv[4]),
                             argc == 6 ? parse_num(argv[5], "SEED") : 1);
     if (!strcmp(cmd, "tcp-recv") && (argc == 3 || argc == 4))
         return cmd_tcp_recv((int)parse_num(argv[2], "PORT"),

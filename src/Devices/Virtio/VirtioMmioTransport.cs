@@ -40,6 +40,7 @@ public sealed class VirtioMmioTransport : IBusDevice, IVirtioInterrupt, IDisposa
     private int _interruptStatus;
     private int _configGeneration;
     private long _invalidAccesses;
+    private long _runtimeAccesses;
 
     public VirtioMmioTransport(IVirtioDevice device, GuestMemory memory, IInterruptLine interrupt, ILogger? log = null)
     {
@@ -95,8 +96,20 @@ public sealed class VirtioMmioTransport : IBusDevice, IVirtioInterrupt, IDisposa
     /// <summary>Register accesses of the wrong width or alignment, or to a missing queue/feature word.</summary>
     public long InvalidAccesses => Interlocked.Read(ref _invalidAccesses);
 
+    /// <summary>
+    /// Register accesses made while DRIVER_OK is set: each one is a vCPU exit caused by running I/O
+    /// (interrupt status/ack, config reads), not by probing. QueueNotify through ioeventfd never gets here.
+    /// </summary>
+    public long RuntimeAccesses => Interlocked.Read(ref _runtimeAccesses);
+
+    private void CountAccess()
+    {
+        if ((Volatile.Read(ref _status) & VirtioStatus.DriverOk) != 0) Interlocked.Increment(ref _runtimeAccesses);
+    }
+
     public void Read(ulong offset, Span<byte> data)
     {
+        CountAccess();
         if (offset >= MmioRegisters.Config)
         {
             // Device-specific fields are read with their own width (REFERENCE 3.1).
@@ -119,6 +132,7 @@ public sealed class VirtioMmioTransport : IBusDevice, IVirtioInterrupt, IDisposa
 
     public void Write(ulong offset, ReadOnlySpan<byte> data)
     {
+        CountAccess();
         if (offset >= MmioRegisters.Config)
         {
             if (data.Length is 1 or 2 or 4)

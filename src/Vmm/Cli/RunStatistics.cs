@@ -129,6 +129,7 @@ public static class RunStatistics
 
     private static void WriteQueues(Utf8JsonWriter w, Csvmm.Devices.Virtio.VirtioMmioTransport transport)
     {
+        w.WriteNumber("runtimeMmioExits", transport.RuntimeAccesses);
         w.WriteStartArray("queues");
         foreach (var q in transport.Queues)
         {

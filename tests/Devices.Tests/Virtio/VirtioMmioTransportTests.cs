@@ -50,6 +50,17 @@ public sealed class VirtioMmioTransportTests : IDisposable
     }
 
     [Fact]
+    public void Runtime_accesses_count_only_once_driver_ok_is_set()
+    {
+        _t.BringUp(_ring, Features);
+        Assert.Equal(0, _t.RuntimeAccesses); // probing and the DRIVER_OK write itself
+        _t.Read32(InterruptStatus);
+        _t.Write32(InterruptAck, 1);
+        _t.Read32(Config);
+        Assert.Equal(3, _t.RuntimeAccesses);
+    }
+
+    [Fact]
     public void Unoffered_feature_bits_refuse_features_ok()
     {
         Assert.False(_t.Negotiate(Features | VirtioFeatures.IndirectDesc));
