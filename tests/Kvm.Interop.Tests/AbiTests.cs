@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;

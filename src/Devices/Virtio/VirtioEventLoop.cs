@@ -1,3 +1,4 @@
+using Csvmm.Host.Events;
 using Csvmm.Kvm;
 using Serilog;
 

@@ -1,3 +1,5 @@
+using Csvmm.Host.Events;
+using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using Csvmm.Devices.Bus;
 using Csvmm.Kvm;

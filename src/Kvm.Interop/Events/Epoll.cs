@@ -1,8 +1,8 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Csvmm.Kvm;
+namespace Csvmm.Host.Events;
 
 /// <summary>An epoll instance whose registrations carry a caller-chosen 64-bit token.</summary>
 public sealed unsafe class Epoll : IDisposable

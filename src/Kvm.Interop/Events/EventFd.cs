@@ -1,6 +1,6 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
-namespace Csvmm.Kvm;
+namespace Csvmm.Host.Events;
 
 /// <summary>A non-blocking eventfd(2): a counter that ioeventfd/irqfd and the event loop share.</summary>
 public sealed unsafe class EventFd : IDisposable

@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 namespace Csvmm.Kvm;
 
 /// <summary>KVM request numbers (include/uapi/linux/kvm.h), computed from the _IOC encoding.</summary>

@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using System.Runtime.InteropServices;
 
 namespace Csvmm.Kvm;

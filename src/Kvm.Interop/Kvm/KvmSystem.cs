@@ -1,4 +1,4 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Kvm;
 

@@ -1,4 +1,6 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Events;
+using Csvmm.Host.Memory;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Kvm;
 

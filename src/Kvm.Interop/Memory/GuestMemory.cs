@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
-namespace Csvmm.Kvm;
+namespace Csvmm.Host.Memory;
 
 /// <summary>
 /// Guest physical memory: a few non-overlapping regions, each backed by host memory. Every access

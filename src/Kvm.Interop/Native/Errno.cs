@@ -1,4 +1,4 @@
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>errno values callers outside Kvm.Interop match on.</summary>
 public static class Errno

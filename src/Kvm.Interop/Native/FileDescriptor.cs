@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>An owned Linux file descriptor, closed exactly once.</summary>
 public sealed class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid

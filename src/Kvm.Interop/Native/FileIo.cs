@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>
 /// Safe wrappers around the file system calls a disk backend needs (open, fstat, flock, preadv,

@@ -1,4 +1,4 @@
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>The file type from st_mode, as far as a disk backend cares.</summary>
 public enum FileKind

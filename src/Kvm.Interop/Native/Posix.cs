@@ -1,4 +1,4 @@
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>Safe wrappers over the few plain POSIX calls the VMM layer needs.</summary>
 public static unsafe class Posix

@@ -1,6 +1,7 @@
+using Csvmm.Host.Events;
 using System.Runtime.InteropServices;
 
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>
 /// The libc calls csvmm needs that Tmds.LibC does not declare (or declares with awkward types).

@@ -1,4 +1,4 @@
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>A failed system call: which call (and on what) and the errno it returned.</summary>
 public class SystemCallException : Exception

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>
 /// A TAP interface opened through /dev/net/tun for a virtio-net backend (REFERENCE 6.5): non-blocking,

@@ -1,4 +1,4 @@
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>Why a TAP device could not be opened; the CLI maps each to its own message and exit code.</summary>
 public enum TapErrorKind

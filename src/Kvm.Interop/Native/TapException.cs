@@ -1,4 +1,4 @@
-namespace Csvmm.Kvm.Native;
+namespace Csvmm.Host.Native;
 
 /// <summary>A TAP device that cannot be used; the message names the interface, the cause and what to do.</summary>
 public sealed class TapException : Exception

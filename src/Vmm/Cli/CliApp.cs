@@ -4,7 +4,7 @@ using System.Reflection;
 using CommandLine;
 using CommandLine.Text;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Csvmm.Vmm.Boot;
 using Csvmm.Vmm.Machine;
 using Serilog;

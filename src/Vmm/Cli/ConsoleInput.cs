@@ -1,4 +1,4 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Csvmm.Vmm.Machine;
 
 namespace Csvmm.Vmm.Cli;

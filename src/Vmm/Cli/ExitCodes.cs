@@ -1,6 +1,6 @@
 using Csvmm.Devices.Virtio.Block;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Csvmm.Vmm.Boot;
 using Csvmm.Vmm.Machine;
 

@@ -1,5 +1,5 @@
 using Csvmm.Devices.Virtio.Net;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Csvmm.Vmm.Machine;
 
 namespace Csvmm.Vmm.Cli;

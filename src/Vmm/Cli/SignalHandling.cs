@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Csvmm.Vmm.Machine;
 
 namespace Csvmm.Vmm.Cli;

@@ -1,5 +1,5 @@
 using Csvmm.Devices.Legacy;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Vmm.Machine;
 

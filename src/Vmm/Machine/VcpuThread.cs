@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Serilog;
 
 namespace Csvmm.Vmm.Machine;

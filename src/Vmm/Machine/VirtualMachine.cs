@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using System.Diagnostics;
 using Csvmm.Devices.Bus;
 using Csvmm.Devices.Legacy;

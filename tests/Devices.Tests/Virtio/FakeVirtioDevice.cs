@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using Csvmm.Devices.Virtio;
 using Csvmm.Kvm;
 

@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using Xunit;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;

@@ -1,3 +1,4 @@
+using Csvmm.Host.Events;
 using Csvmm.Devices.Virtio;
 using Csvmm.Kvm;
 using Xunit;

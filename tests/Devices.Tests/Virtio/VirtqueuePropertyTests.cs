@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Block;

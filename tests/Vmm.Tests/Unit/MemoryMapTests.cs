@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using Csvmm.Kvm;
 using Csvmm.Vmm.Arch.X86_64;
 using Xunit;

@@ -1,4 +1,4 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Serilog;
 
 namespace Csvmm.Devices.Virtio.Block;

@@ -1,7 +1,8 @@
+using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using System.Text;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Serilog;
 using static Csvmm.Devices.Virtio.Block.BlockProtocol;
 

@@ -1,7 +1,9 @@
+using Csvmm.Host.Events;
+using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Serilog;
 using static Csvmm.Devices.Virtio.Net.NetProtocol;
 

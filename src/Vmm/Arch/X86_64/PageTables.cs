@@ -1,3 +1,4 @@
+using Csvmm.Host.Memory;
 using Csvmm.Kvm;
 
 namespace Csvmm.Vmm.Arch.X86_64;

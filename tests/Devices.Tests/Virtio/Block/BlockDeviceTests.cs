@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Block;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Xunit;
 using static Csvmm.Devices.Tests.Virtio.Block.BlockHarness;
 using static Csvmm.Devices.Tests.Virtio.RingLayout;

@@ -1,5 +1,5 @@
 using Csvmm.Devices.Virtio;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Xunit;
 using static Csvmm.Devices.Tests.Virtio.Block.BlockHarness;
 using static Csvmm.Devices.Tests.Virtio.RingLayout;

@@ -2,7 +2,7 @@ using Xunit;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Block;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using static Csvmm.Devices.Tests.Virtio.RingLayout;
 
 namespace Csvmm.Devices.Tests.Virtio.Block;

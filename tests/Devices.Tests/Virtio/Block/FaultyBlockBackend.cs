@@ -1,5 +1,5 @@
 using Csvmm.Devices.Virtio.Block;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Devices.Tests.Virtio.Block;
 

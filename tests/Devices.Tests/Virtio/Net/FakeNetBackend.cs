@@ -1,7 +1,8 @@
+using Csvmm.Host.Events;
 using System.Runtime.InteropServices;
 using Csvmm.Devices.Virtio.Net;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Devices.Tests.Virtio.Net;
 

@@ -1,6 +1,6 @@
 using Csvmm.Devices.Virtio;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Xunit;
 using static Csvmm.Devices.Tests.Virtio.Net.NetHarness;
 using static Csvmm.Devices.Virtio.Net.NetProtocol;

@@ -1,8 +1,9 @@
+using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Net;
 using Csvmm.Kvm;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Xunit;
 using static Csvmm.Devices.Tests.Virtio.Net.NetHarness;
 using static Csvmm.Devices.Virtio.Net.NetProtocol;

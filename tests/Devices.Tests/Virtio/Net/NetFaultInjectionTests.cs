@@ -1,5 +1,5 @@
 using Csvmm.Devices.Virtio;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Xunit;
 using static Csvmm.Devices.Tests.Virtio.Net.NetHarness;
 using static Csvmm.Devices.Virtio.Net.NetProtocol;

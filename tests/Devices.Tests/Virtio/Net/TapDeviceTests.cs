@@ -1,4 +1,4 @@
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 using Xunit;
 
 namespace Csvmm.Devices.Tests.Virtio.Net;

@@ -1,5 +1,5 @@
 using Csvmm.Devices.Virtio.Net;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Fuzz.Targets;
 

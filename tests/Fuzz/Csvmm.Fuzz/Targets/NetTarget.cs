@@ -1,6 +1,6 @@
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Net;
-using Csvmm.Kvm.Native;
+using Csvmm.Host.Native;
 
 namespace Csvmm.Fuzz.Targets;
 
