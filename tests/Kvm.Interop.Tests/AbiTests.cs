@@ -149,6 +149,9 @@ public sealed unsafe class AbiTests
         Assert.Equal(C("offsetof_kvm_run_internal.suberror"), (ulong)KvmRunPage.OffsetInternalSuberror);
         Assert.Equal(C("offsetof_kvm_run_internal.ndata"), (ulong)KvmRunPage.OffsetInternalNdata);
         Assert.Equal(C("offsetof_kvm_run_internal.data"), (ulong)KvmRunPage.OffsetInternalData);
+        Assert.Equal(C("offsetof_kvm_run_emulation_failure.flags"), (ulong)KvmRunPage.OffsetEmulationFlags);
+        Assert.Equal(C("offsetof_kvm_run_emulation_failure.insn_size"), (ulong)KvmRunPage.OffsetEmulationInsnSize);
+        Assert.Equal(C("offsetof_kvm_run_emulation_failure.insn_bytes"), (ulong)KvmRunPage.OffsetEmulationInsnBytes);
         Assert.Equal(C("offsetof_kvm_run_system_event.type"), (ulong)KvmRunPage.OffsetSystemEventType);
         Assert.Equal(C("offsetof_kvm_run_fail_entry.hardware_entry_failure_reason"), (ulong)KvmRunPage.OffsetFailEntryReason);
     }

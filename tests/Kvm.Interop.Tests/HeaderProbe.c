@@ -34,6 +34,8 @@ int main(void)
     OFF(kvm_run, io.port); OFF(kvm_run, io.count); OFF(kvm_run, io.data_offset);
     OFF(kvm_run, mmio.phys_addr); OFF(kvm_run, mmio.data); OFF(kvm_run, mmio.len); OFF(kvm_run, mmio.is_write);
     OFF(kvm_run, internal.suberror); OFF(kvm_run, internal.ndata); OFF(kvm_run, internal.data);
+    OFF(kvm_run, emulation_failure.flags); OFF(kvm_run, emulation_failure.insn_size);
+    OFF(kvm_run, emulation_failure.insn_bytes);
     OFF(kvm_run, system_event.type); OFF(kvm_run, fail_entry.hardware_entry_failure_reason);
     return 0;
 }

@@ -16,6 +16,12 @@ public sealed unsafe class KvmRunPage
     public const int OffsetMmioPhysAddr = 32, OffsetMmioData = 40, OffsetMmioLen = 48, OffsetMmioIsWrite = 52;
     public const int OffsetFailEntryReason = 32;
     public const int OffsetInternalSuberror = 32, OffsetInternalNdata = 36, OffsetInternalData = 40;
+    // struct emulation_failure overlays struct internal for suberror KVM_INTERNAL_ERROR_EMULATION:
+    // u64 flags, then u8 insn_size and u8 insn_bytes[15] (include/uapi/linux/kvm.h).
+    public const int OffsetEmulationFlags = 40, OffsetEmulationInsnSize = 48, OffsetEmulationInsnBytes = 49;
+    public const int EmulationInsnBytesMax = 15;
+    public const uint InternalErrorEmulation = 1;
+    public const ulong EmulationFlagInstructionBytes = 1;
     public const int OffsetSystemEventType = 32;
     public const int OffsetHardwareExitReason = 32;
 
@@ -68,6 +74,22 @@ public sealed unsafe class KvmRunPage
     public uint InternalSuberror => *(uint*)(_p + OffsetInternalSuberror);
     public uint InternalNdata => *(uint*)(_p + OffsetInternalNdata);
     public ReadOnlySpan<ulong> InternalData => new(_p + OffsetInternalData, (int)Math.Min(InternalNdata, 16u));
+
+    /// <summary>
+    /// For an emulation failure whose flags say the bytes are valid: the instruction bytes KVM
+    /// fetched at RIP (at most 15); otherwise empty.
+    /// </summary>
+    public ReadOnlySpan<byte> EmulationInstructionBytes
+    {
+        get
+        {
+            // ndata counts u64 words of the overlay: flags + the 16-byte insn_size/insn_bytes block.
+            if (InternalSuberror != InternalErrorEmulation || InternalNdata < 3) return default;
+            if ((*(ulong*)(_p + OffsetEmulationFlags) & EmulationFlagInstructionBytes) == 0) return default;
+            int size = Math.Min((int)_p[OffsetEmulationInsnSize], EmulationInsnBytesMax);
+            return new ReadOnlySpan<byte>(_p + OffsetEmulationInsnBytes, size);
+        }
+    }
 
     // KVM_EXIT_SYSTEM_EVENT
     public uint SystemEventType => *(uint*)(_p + OffsetSystemEventType);

@@ -141,8 +141,8 @@ internal sealed class VcpuThread : IDisposable
     }
 
     /// <summary>
-    /// KVM_EXIT_INTERNAL_ERROR with RIP and, for an emulation failure, the instruction bytes
-    /// (data[0] flags bit 0 = bytes valid, data[1] = length, data[2..3] = up to 16 bytes).
+    /// KVM_EXIT_INTERNAL_ERROR with RIP and, for an emulation failure, the instruction bytes KVM
+    /// fetched (struct emulation_failure in include/uapi/linux/kvm.h: flags, insn_size, insn_bytes).
     /// This is how every unemulated instruction on a nested host gets found.
     /// </summary>
     private string DescribeInternalError(KvmRunPage run)
@@ -151,20 +151,20 @@ internal sealed class VcpuThread : IDisposable
         uint sub = run.InternalSuberror;
         string kind = sub switch { 1 => "emulation failure", 2 => "exception during exception delivery", 3 => "event delivery failure", _ => $"suberror {sub}" };
         sb.Append($"vCPU {Id}: KVM internal error ({kind}) at {Rip()}");
-        var data = run.InternalData;
-        if (sub == 1 && data.Length >= 4 && (data[0] & 1) != 0)
+        var insn = run.EmulationInstructionBytes;
+        if (!insn.IsEmpty)
         {
-            int len = (int)Math.Min(data[1], 16);
-            Span<byte> insn = stackalloc byte[16];
-            BitConverter.TryWriteBytes(insn, data[2]);
-            BitConverter.TryWriteBytes(insn[8..], data[3]);
             sb.Append(", instruction bytes:");
-            for (int i = 0; i < len; i++) sb.Append($" {insn[i]:x2}");
+            foreach (byte b in insn) sb.Append($" {b:x2}");
         }
-        else if (data.Length > 0)
+        else if (sub == KvmRunPage.InternalErrorEmulation)
+        {
+            sb.Append(", instruction bytes not available");
+        }
+        else if (run.InternalData.Length > 0)
         {
             sb.Append(", data:");
-            foreach (var d in data) sb.Append($" 0x{d:x}");
+            foreach (var d in run.InternalData) sb.Append($" 0x{d:x}");
         }
         return sb.ToString();
     }

@@ -39,6 +39,25 @@ public sealed class TinyKernelBootTests
         Assert.Equal("ping 123 q", r.Stdout.TrimEnd('\n'));
     }
 
+    /// <summary>
+    /// KVM reports an emulation failure as flags, insn_size and insn_bytes (struct emulation_failure
+    /// in include/uapi/linux/kvm.h); the line csvmm prints must carry exactly the guest's bytes at RIP.
+    /// </summary>
+    [KvmFact]
+    public void Emulation_failure_prints_the_guest_instruction_bytes_at_rip()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.PopcntFromMmio(), "popcnt-mmio");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
+        Assert.Equal(82, r.ExitCode);
+        // RIP of the POPCNT: the load address plus the 5-byte mov before it.
+        Assert.Contains($"RIP 0x{TinyKernel.LoadAddress + 5:x}", r.Stderr);
+        var m = System.Text.RegularExpressions.Regex.Match(r.Stderr, "instruction bytes:((?: [0-9a-f]{2})+)");
+        Assert.True(m.Success, $"no instruction bytes in: {r.Stderr}");
+        var printed = m.Groups[1].Value.Trim().Split(' ').Select(h => Convert.ToByte(h, 16)).ToArray();
+        Assert.True(printed.Length >= TinyKernel.PopcntRaxFromRbx.Length, $"too few bytes: {r.Stderr}");
+        Assert.Equal(TinyKernel.PopcntRaxFromRbx, printed[..TinyKernel.PopcntRaxFromRbx.Length]);
+    }
+
     [KvmFact]
     public void Boot_marker_is_logged_with_the_time_since_start()
     {

@@ -34,6 +34,22 @@ public static class TinyKernel
         0x0F, 0x0B,                               // ud2
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);            // IDTR: limit 0, base 0
 
+    /// <summary>
+    /// The bytes of <see cref="PopcntFromMmio"/>'s faulting instruction: <c>popcnt rax, [rbx]</c>.
+    /// KVM must emulate any instruction that touches MMIO, and its instruction emulator
+    /// (arch/x86/kvm/emulate.c) has no POPCNT, so KVM gives up with an emulation failure.
+    /// </summary>
+    public static readonly byte[] PopcntRaxFromRbx = [0xF3, 0x48, 0x0F, 0xB8, 0x03];
+
+    /// <summary>
+    /// POPCNT with its operand in the MMIO hole (0xD0000000, no RAM): an instruction KVM cannot
+    /// emulate, so KVM_RUN returns an emulation failure with the instruction bytes at RIP.
+    /// </summary>
+    public static byte[] PopcntFromMmio() => Elf([
+        0xBB, 0x00, 0x00, 0x00, 0xD0, // mov ebx, 0xD0000000
+        .. PopcntRaxFromRbx,
+        .. HaltForever]);
+
     /// <summary>Spins forever without exits (for --timeout and signal tests).</summary>
     public static byte[] Spin() => Elf([0xEB, 0xFE]);
 
