@@ -42,6 +42,7 @@ public sealed class BlockDevice : IVirtioDevice
     private readonly DescriptorChain _chain = new(QueueSize);
     private readonly IoVec[] _iov = new IoVec[QueueSize];
     private readonly byte[] _scratch = new byte[HeaderSize];
+    private readonly byte[] _segments = new byte[MaxDiscardSegments * DiscardSegmentSize];
 
     private GuestMemory? _memory;
     private Virtqueue? _queue;
@@ -250,11 +251,14 @@ public sealed class BlockDevice : IVirtioDevice
         if (length == 0 || length % DiscardSegmentSize != 0 || length / DiscardSegmentSize > MaxDiscardSegments)
             return Invalid(chain, "discard/write-zeroes data is not 1..32 16-byte segments");
 
-        var seg = _scratch.AsSpan(0, DiscardSegmentSize);
-        // Validate every segment before changing anything.
-        for (ulong off = 0; off < length; off += DiscardSegmentSize)
+        // Copy every segment out of guest memory once, then validate and act on the copy only: a
+        // vCPU may rewrite the segments while the device works, and a second read would reach
+        // fallocate or the zero-fill with an offset that was never checked.
+        var segments = _segments.AsSpan(0, (int)length);
+        CopyFromReadable(chain, HeaderSize, segments);
+        for (int off = 0; off < segments.Length; off += DiscardSegmentSize)
         {
-            CopyFromReadable(chain, HeaderSize + off, seg);
+            var seg = segments.Slice(off, DiscardSegmentSize);
             ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(seg);
             uint count = BinaryPrimitives.ReadUInt32LittleEndian(seg[8..]);
             uint flags = BinaryPrimitives.ReadUInt32LittleEndian(seg[12..]);
@@ -267,9 +271,9 @@ public sealed class BlockDevice : IVirtioDevice
             if (count > MaxDiscardSectors || !CheckRange(chain, sector, (ulong)count * BlockBackend.SectorSize))
                 return StatusIoErr;
         }
-        for (ulong off = 0; off < length; off += DiscardSegmentSize)
+        for (int off = 0; off < segments.Length; off += DiscardSegmentSize)
         {
-            CopyFromReadable(chain, HeaderSize + off, seg);
+            var seg = segments.Slice(off, DiscardSegmentSize);
             long offset = (long)BinaryPrimitives.ReadUInt64LittleEndian(seg) * BlockBackend.SectorSize;
             long bytes = (long)BinaryPrimitives.ReadUInt32LittleEndian(seg[8..]) * BlockBackend.SectorSize;
             bool unmap = (BinaryPrimitives.ReadUInt32LittleEndian(seg[12..]) & SegmentFlagUnmap) != 0;
