@@ -48,6 +48,7 @@ public sealed class BlockDevice : IVirtioDevice
     private Virtqueue? _queue;
     private IVirtioInterrupt? _interrupt;
     private bool _flushNegotiated;
+    private int _syncFailure;
 
     /// <param name="backend">The opened image; the device does not own (dispose) it.</param>
     /// <param name="serial">GET_ID serial (ASCII, at most 20 bytes); default derived from the image's device and inode.</param>
@@ -229,9 +230,34 @@ public sealed class BlockDevice : IVirtioDevice
     private byte Flush()
     {
         Interlocked.Increment(ref Counters.FlushRequests);
-        int errno = _backend.Flush();
+        int errno = SyncBackend();
         return errno == 0 ? StatusOk : HostError("flush", 0, 0, -errno);
     }
+
+    /// <summary>
+    /// fdatasync through the backend, with a sticky failure: Linux reports a writeback error to
+    /// fdatasync once (errseq_t, see Documentation/filesystems/vfs.rst "Handling errors during
+    /// writeback") and may drop the dirty pages it could not write, so a later fdatasync can return
+    /// 0 although earlier writes never reached the disk. Once one sync has failed, every later one
+    /// of this disk reports that failure without asking the kernel again — QEMU's file-posix does
+    /// the same (page_cache_inconsistent). Returns 0 or the errno of the first failure.
+    /// </summary>
+    public int SyncBackend()
+    {
+        int failed = Volatile.Read(ref _syncFailure);
+        if (failed != 0) return failed;
+        int errno = _backend.Flush();
+        if (errno != 0)
+        {
+            Interlocked.CompareExchange(ref _syncFailure, errno, 0);
+            _log.Error("virtio-blk: fdatasync of {Path} failed ({Error}): writes may be lost; every later flush of this disk fails",
+                _backend.Path, FileIo.Describe(errno));
+        }
+        return errno;
+    }
+
+    /// <summary>The errno of the first failed fdatasync of this disk (0 = none): sticky for its lifetime.</summary>
+    public int SyncFailure => Volatile.Read(ref _syncFailure);
 
     private byte GetId(DescriptorChain chain, ulong length, out uint written)
     {
@@ -295,7 +321,7 @@ public sealed class BlockDevice : IVirtioDevice
     private byte SyncUnlessFlushNegotiated()
     {
         if (_flushNegotiated) return StatusOk;
-        int errno = _backend.Flush();
+        int errno = SyncBackend();
         return errno == 0 ? StatusOk : HostError("fdatasync after write", 0, 0, -errno);
     }
 

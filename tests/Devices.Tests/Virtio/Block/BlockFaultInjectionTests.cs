@@ -65,8 +65,28 @@ public class BlockFaultInjectionTests
         using var h = new BlockHarness(disk);
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeFlush, 0));
         Assert.Equal(1, h.Device.Counters.HostErrors);
-        disk.FlushError = 0;
-        Assert.Equal((StatusOk, 1u), h.Submit(TypeFlush, 0));
+        Assert.Equal(Errno.EIO, h.Device.SyncFailure);
+    }
+
+    /// <summary>
+    /// Linux reports a writeback error to fdatasync once; the pages it could not write may be gone.
+    /// A FLUSH after a failed one must therefore fail too, even when the next fdatasync would
+    /// return 0, or the guest would believe data durable that never reached the disk.
+    /// </summary>
+    [Fact]
+    public void After_a_failed_flush_every_later_flush_fails_even_when_fdatasync_succeeds_again()
+    {
+        var disk = new FaultyBlockBackend { FlushError = Errno.EIO };
+        using var h = new BlockHarness(disk);
+        Assert.Equal((StatusIoErr, 1u), h.Submit(TypeFlush, 0));
+        disk.FlushError = 0; // the kernel has "forgotten" the error, as it does after reporting it once
+        Assert.Equal(StatusOk, h.Submit(TypeOut, 0, 512, Pattern(512, 3)).Status);
+        Assert.Equal((StatusIoErr, 1u), h.Submit(TypeFlush, 0));
+        Assert.Equal((StatusIoErr, 1u), h.Submit(TypeFlush, 0));
+        Assert.Equal(Errno.EIO, h.Device.SyncBackend());
+        Assert.Equal(1, disk.FlushCalls); // later flushes did not ask the kernel again
+        // Reads and writes still work: only durability is in doubt.
+        Assert.Equal(StatusOk, h.Submit(TypeIn, 0, 512).Status);
     }
 
     [Fact]

@@ -90,7 +90,13 @@ public sealed unsafe class FaultyBlockBackend : IBlockBackend
         return done;
     }
 
-    public int Flush() => FlushError;
+    public int FlushCalls { get; private set; }
+
+    public int Flush()
+    {
+        FlushCalls++;
+        return FlushError;
+    }
 
     public int Discard(long offset, long length) => ZeroError;
 
