@@ -75,6 +75,7 @@ public sealed unsafe class AbiTests
         { "KVM_SET_CPUID2", KvmIoctl.SetCpuid2 },
         { "KVM_GET_MP_STATE", KvmIoctl.GetMpState },
         { "KVM_SET_MP_STATE", KvmIoctl.SetMpState },
+        { "KVM_SET_GSI_ROUTING", KvmIoctl.SetGsiRouting },
     };
 
     [Theory]
@@ -101,6 +102,11 @@ public sealed unsafe class AbiTests
         Assert.Equal(C("sizeof_kvm_ioeventfd"), (ulong)sizeof(KvmIoeventfd));
         Assert.Equal(C("sizeof_kvm_mp_state"), (ulong)sizeof(KvmMpState));
         Assert.Equal(C("sizeof_kvm_lapic_state"), (ulong)sizeof(KvmLapicState));
+        Assert.Equal(C("sizeof_kvm_irq_routing"), (ulong)sizeof(KvmIrqRoutingHeader));
+        Assert.Equal(C("sizeof_kvm_irq_routing_entry"), (ulong)sizeof(KvmIrqRoutingEntry));
+        Assert.Equal(C("offsetof_kvm_irq_routing_entries"), (ulong)sizeof(KvmIrqRoutingHeader));
+        Assert.Equal(C("offsetof_kvm_irq_routing_entry_u.irqchip.pin"), Off<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.Pin)));
+        Assert.Equal(C("offsetof_kvm_irq_routing_entry_u.msi.data"), Off<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.MsiData)));
     }
 
     [Fact]

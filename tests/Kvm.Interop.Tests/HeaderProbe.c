@@ -15,11 +15,12 @@ int main(void)
     NR(KVM_SET_IDENTITY_MAP_ADDR); NR(KVM_CREATE_IRQCHIP); NR(KVM_IRQ_LINE); NR(KVM_IRQFD); NR(KVM_CREATE_PIT2);
     NR(KVM_IOEVENTFD); NR(KVM_RUN); NR(KVM_GET_REGS); NR(KVM_SET_REGS); NR(KVM_GET_SREGS); NR(KVM_SET_SREGS);
     NR(KVM_GET_MSRS); NR(KVM_SET_MSRS); NR(KVM_GET_FPU); NR(KVM_SET_FPU); NR(KVM_GET_LAPIC); NR(KVM_SET_LAPIC);
-    NR(KVM_SET_CPUID2); NR(KVM_GET_MP_STATE); NR(KVM_SET_MP_STATE);
+    NR(KVM_SET_CPUID2); NR(KVM_GET_MP_STATE); NR(KVM_SET_MP_STATE); NR(KVM_SET_GSI_ROUTING);
 
     SZ(kvm_userspace_memory_region); SZ(kvm_regs); SZ(kvm_segment); SZ(kvm_dtable); SZ(kvm_sregs);
     SZ(kvm_fpu); SZ(kvm_msr_entry); SZ(kvm_msrs); SZ(kvm_cpuid_entry2); SZ(kvm_cpuid2); SZ(kvm_pit_config);
     SZ(kvm_irq_level); SZ(kvm_irqfd); SZ(kvm_ioeventfd); SZ(kvm_mp_state); SZ(kvm_lapic_state);
+    SZ(kvm_irq_routing); SZ(kvm_irq_routing_entry);
 
     OFF(kvm_userspace_memory_region, guest_phys_addr); OFF(kvm_userspace_memory_region, userspace_addr);
     OFF(kvm_regs, rip); OFF(kvm_regs, rflags); OFF(kvm_regs, r8);
@@ -36,6 +37,7 @@ int main(void)
     OFF(kvm_run, internal.suberror); OFF(kvm_run, internal.ndata); OFF(kvm_run, internal.data);
     OFF(kvm_run, emulation_failure.flags); OFF(kvm_run, emulation_failure.insn_size);
     OFF(kvm_run, emulation_failure.insn_bytes);
+    OFF(kvm_irq_routing_entry, u.irqchip.pin); OFF(kvm_irq_routing_entry, u.msi.data); OFF(kvm_irq_routing, entries);
     OFF(kvm_run, system_event.type); OFF(kvm_run, fail_entry.hardware_entry_failure_reason);
     return 0;
 }

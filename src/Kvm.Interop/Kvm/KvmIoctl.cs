@@ -1,4 +1,3 @@
-using Csvmm.Host.Memory;
 namespace Csvmm.Kvm;
 
 /// <summary>KVM request numbers (include/uapi/linux/kvm.h), computed from the _IOC encoding.</summary>
@@ -20,6 +19,7 @@ public static class KvmIoctl
     public static readonly uint SetIdentityMapAddr = IoctlNumber.Iow<ulong>(Kvmio, 0x48);
     public static readonly uint CreateIrqchip = IoctlNumber.Io(Kvmio, 0x60);
     public static readonly uint IrqLine = IoctlNumber.Iow<KvmIrqLevel>(Kvmio, 0x61);
+    public static readonly uint SetGsiRouting = IoctlNumber.Iow<KvmIrqRoutingHeader>(Kvmio, 0x6A);
     public static readonly uint Irqfd = IoctlNumber.Iow<KvmIrqfd>(Kvmio, 0x76);
     public static readonly uint CreatePit2 = IoctlNumber.Iow<KvmPitConfig>(Kvmio, 0x77);
     public static readonly uint Ioeventfd = IoctlNumber.Iow<KvmIoeventfd>(Kvmio, 0x79);
@@ -54,6 +54,7 @@ public static class KvmIoctl
         if (request == SetIdentityMapAddr) return "KVM_SET_IDENTITY_MAP_ADDR";
         if (request == CreateIrqchip) return "KVM_CREATE_IRQCHIP";
         if (request == IrqLine) return "KVM_IRQ_LINE";
+        if (request == SetGsiRouting) return "KVM_SET_GSI_ROUTING";
         if (request == Irqfd) return "KVM_IRQFD";
         if (request == CreatePit2) return "KVM_CREATE_PIT2";
         if (request == Ioeventfd) return "KVM_IOEVENTFD";
@@ -73,43 +74,4 @@ public static class KvmIoctl
         if (request == SetMpState) return "KVM_SET_MP_STATE";
         return $"ioctl 0x{request:x8}";
     }
-}
-
-/// <summary>KVM_CHECK_EXTENSION capability numbers.</summary>
-public enum KvmCap : uint
-{
-    Irqchip = 0,
-    UserMemory = 3,
-    SetTssAddr = 4,
-    ExtCpuid = 7,
-    NrVcpus = 9,
-    NrMemslots = 10,
-    MpState = 14,
-    Irqfd = 32,
-    Pit2 = 33,
-    Ioeventfd = 36,
-    SetIdentityMapAddr = 37,
-    InternalErrorData = 40,
-    MaxVcpus = 66,
-    TscDeadlineTimer = 72,
-    ImmediateExit = 136,
-}
-
-/// <summary>kvm_run.exit_reason values.</summary>
-public enum KvmExitReason : uint
-{
-    Unknown = 0,
-    Exception = 1,
-    Io = 2,
-    Hypercall = 3,
-    Debug = 4,
-    Hlt = 5,
-    Mmio = 6,
-    IrqWindowOpen = 7,
-    Shutdown = 8,
-    FailEntry = 9,
-    Intr = 10,
-    Nmi = 16,
-    InternalError = 17,
-    SystemEvent = 24,
 }

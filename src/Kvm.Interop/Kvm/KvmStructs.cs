@@ -182,3 +182,44 @@ public unsafe struct KvmLapicState
         fixed (byte* p = Regs) *(uint*)(p + offset) = value;
     }
 }
+
+/// <summary>struct kvm_irq_routing without its flexible entries array (KVM_SET_GSI_ROUTING).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct KvmIrqRoutingHeader
+{
+    public uint Nr;
+    public uint Flags;
+}
+
+/// <summary>
+/// struct kvm_irq_routing_entry: a GSI routed to an in-kernel irqchip pin (type 1) or to an MSI
+/// message (type 2). The union is 32 bytes; only the fields csvmm uses are named.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+public struct KvmIrqRoutingEntry
+{
+    public const uint TypeIrqchip = 1;
+    public const uint TypeMsi = 2;
+    public const uint IrqchipPicMaster = 0;
+    public const uint IrqchipPicSlave = 1;
+    public const uint IrqchipIoapic = 2;
+
+    [FieldOffset(0)] public uint Gsi;
+    [FieldOffset(4)] public uint Type;
+    [FieldOffset(8)] public uint Flags;
+    [FieldOffset(12)] public uint Pad;
+    // u.irqchip
+    [FieldOffset(16)] public uint Irqchip;
+    [FieldOffset(20)] public uint Pin;
+    // u.msi
+    [FieldOffset(16)] public uint MsiAddressLo;
+    [FieldOffset(20)] public uint MsiAddressHi;
+    [FieldOffset(24)] public uint MsiData;
+
+    public static KvmIrqRoutingEntry ToIrqchip(uint gsi, uint irqchip, uint pin) =>
+        new() { Gsi = gsi, Type = TypeIrqchip, Irqchip = irqchip, Pin = pin };
+
+    public static KvmIrqRoutingEntry ToMsi(uint gsi, ulong address, uint data) =>
+        new() { Gsi = gsi, Type = TypeMsi, MsiAddressLo = (uint)address, MsiAddressHi = (uint)(address >> 32), MsiData = data };
+}
+

@@ -91,6 +91,23 @@ public sealed unsafe class KvmVm : KvmFd
         IoctlRef(KvmIoctl.Ioeventfd, ref e);
     }
 
+    /// <summary>
+    /// KVM_SET_GSI_ROUTING: replaces the whole GSI routing table (the default irqchip routes too,
+    /// so callers include them; Documentation/virt/kvm/api.rst).
+    /// </summary>
+    public void SetGsiRouting(ReadOnlySpan<KvmIrqRoutingEntry> entries)
+    {
+        int size = sizeof(KvmIrqRoutingHeader) + entries.Length * sizeof(KvmIrqRoutingEntry);
+        byte[] buffer = new byte[size];
+        fixed (byte* buf = buffer)
+        {
+            ((KvmIrqRoutingHeader*)buf)->Nr = (uint)entries.Length;
+            ((KvmIrqRoutingHeader*)buf)->Flags = 0;
+            entries.CopyTo(new Span<KvmIrqRoutingEntry>(buf + sizeof(KvmIrqRoutingHeader), entries.Length));
+            IoctlPtr(KvmIoctl.SetGsiRouting, buf);
+        }
+    }
+
     public KvmVcpu CreateVcpu(int id)
     {
         int fd = IoctlValue(KvmIoctl.CreateVcpu, (ulong)id);
