@@ -6,7 +6,7 @@ namespace Csvmm.Devices.Legacy;
 /// A 16550A UART (8 port registers, COM1 at 0x3f8 / IRQ 4). Transmission is instantaneous: a THR
 /// write goes straight to the output sink, so LSR always reports THRE|TEMT and Linux's polled
 /// console works with or without interrupts. Received bytes queue in a FIFO. Interrupts follow the
-/// 16550 rules (REFERENCE 7.1): the line is pulsed whenever the interrupt condition becomes true,
+/// 16550 rules (TI/National PC16550D datasheet, "Interrupt Identification Register"): the line is pulsed whenever the interrupt condition becomes true,
 /// including on every IER write, because Linux masks IER around console writes and expects pending
 /// RX/THRE to re-assert afterwards.
 /// </summary>
@@ -186,10 +186,4 @@ public sealed class Serial16550 : IBusDevice
         InterruptsRaised++;
         _irq.Trigger();
     }
-}
-
-/// <summary>Where the UART's transmitted bytes go (the console).</summary>
-public interface ISerialSink
-{
-    void Write(byte value);
 }

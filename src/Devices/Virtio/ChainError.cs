@@ -1,6 +1,6 @@
 namespace Csvmm.Devices.Virtio;
 
-/// <summary>Why a descriptor chain was refused (REFERENCE 4.4, 4.7).</summary>
+/// <summary>Why a descriptor chain was refused (virtio 1.2 §2.7.5, §2.7.5.3).</summary>
 public enum ChainError
 {
     None,

@@ -1,9 +1,14 @@
+using Csvmm.Host.Memory;
+using Csvmm.Host.Native;
+
 namespace Csvmm.Devices.Virtio;
 
 /// <summary>
 /// A walked descriptor chain: its head index and its non-empty buffers in order (readable ones
 /// first). Preallocated once per queue and refilled by <see cref="Virtqueue.TryPopChain"/>, so
-/// processing a request allocates nothing.
+/// processing a request allocates nothing. It is also the devices' reader and writer of request
+/// bytes (<see cref="CopyFromReadable"/>, <see cref="CopyToWritable"/>, <see cref="GatherIovecs"/>):
+/// every segment was checked against guest RAM when the chain was walked.
 /// </summary>
 public sealed class DescriptorChain
 {
@@ -91,5 +96,86 @@ public sealed class DescriptorChain
             ReadableCount++;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Copies readable bytes starting <paramref name="offset"/> bytes into the readable part; fewer
+    /// than asked when the chain is shorter. Returns the bytes copied. Guest data is read exactly
+    /// once here: validate and use the copy, never the guest's buffer.
+    /// </summary>
+    public int CopyFromReadable(GuestMemory memory, ulong offset, Span<byte> destination)
+    {
+        int copied = 0;
+        var segments = Segments;
+        for (int i = 0; i < ReadableCount && copied < destination.Length; i++)
+        {
+            var s = segments[i];
+            if (offset >= s.Length)
+            {
+                offset -= s.Length;
+                continue;
+            }
+            int take = (int)Math.Min(s.Length - offset, (ulong)(destination.Length - copied));
+            memory.GetSpan(s.Address + offset, take).CopyTo(destination[copied..]);
+            copied += take;
+            offset = 0;
+        }
+        return copied;
+    }
+
+    /// <summary>Copies <paramref name="source"/> into the writable part, <paramref name="offset"/> bytes in; returns the bytes copied.</summary>
+    public int CopyToWritable(GuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
+    {
+        int copied = 0;
+        var segments = Segments;
+        for (int i = ReadableCount; i < Count && copied < source.Length; i++)
+        {
+            var s = segments[i];
+            if (offset >= s.Length)
+            {
+                offset -= s.Length;
+                continue;
+            }
+            int take = (int)Math.Min(s.Length - offset, (ulong)(source.Length - copied));
+            source.Slice(copied, take).CopyTo(memory.GetSpan(s.Address + offset, take));
+            copied += take;
+            offset = 0;
+        }
+        return copied;
+    }
+
+    /// <summary>
+    /// Host iovecs for <paramref name="length"/> bytes of the writable (or readable) part, starting
+    /// <paramref name="skip"/> bytes in, for a backend to move data straight to or from guest RAM.
+    /// Returns the number of iovecs written to <paramref name="iov"/>.
+    /// </summary>
+    public int GatherIovecs(GuestMemory memory, bool writable, ulong skip, ulong length, Span<IoVec> iov)
+    {
+        int count = 0;
+        var segments = Segments;
+        int start = writable ? ReadableCount : 0;
+        int end = writable ? Count : ReadableCount;
+        for (int i = start; i < end && length > 0; i++)
+        {
+            var s = segments[i];
+            if (skip >= s.Length)
+            {
+                skip -= s.Length;
+                continue;
+            }
+            ulong take = Math.Min(s.Length - skip, length);
+            iov[count++] = HostIovec(memory, s.Address + skip, take);
+            length -= take;
+            skip = 0;
+        }
+        return count;
+    }
+
+    /// <summary>The host address range of a guest range that was validated when the chain was walked.</summary>
+    public static IoVec HostIovec(GuestMemory memory, ulong address, ulong length)
+    {
+        if (!memory.TryTranslate(address, length, out nint host))
+            throw new InvalidOperationException("a validated descriptor left guest memory"); // unreachable
+        return new IoVec { Base = host, Length = (nuint)length };
     }
 }

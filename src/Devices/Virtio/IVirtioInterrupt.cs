@@ -1,6 +1,6 @@
 namespace Csvmm.Devices.Virtio;
 
-/// <summary>What a device may ask of its transport once activated. Callable from the I/O thread.</summary>
+/// <summary>What a device may ask of its transport once activated. Callable from the device thread.</summary>
 public interface IVirtioInterrupt
 {
     /// <summary>

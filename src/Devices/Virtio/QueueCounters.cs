@@ -1,31 +1,22 @@
+using Csvmm.Devices.Metrics;
+
 namespace Csvmm.Devices.Virtio;
 
-/// <summary>
-/// Per-queue statistics. Plain fields updated with <see cref="Interlocked"/>; readers use
-/// <see cref="Interlocked.Read(ref long)"/> (or just read them: torn reads cannot happen on x86_64).
-/// </summary>
-public sealed class QueueCounters
+/// <summary>Per-queue statistics; they outlive driver resets (one set per queue index of a transport).</summary>
+public sealed class QueueCounters : CounterSet
 {
-    /// <summary>Eventfd wake-ups (ioeventfd kicks or QueueNotify writes) seen by the event loop.</summary>
-    public long Notifications;
+    public Counter Notifications { get; }
+    public Counter Interrupts { get; }
+    public Counter Requests { get; }
+    public Counter BadChains { get; }
+    public Counter RingErrors { get; }
 
-    /// <summary>Used-buffer interrupts raised for this queue.</summary>
-    public long Interrupts;
-
-    /// <summary>Chains handed to the device.</summary>
-    public long Chains;
-
-    /// <summary>
-    /// Chains refused by descriptor validation: completed with an error status or len 0, or — when
-    /// the device cannot complete one safely — the queue is stopped (also counted in <see cref="RingErrors"/>).
-    /// </summary>
-    public long BadChains;
-
-    /// <summary>Times the queue was stopped (device needs reset): a corrupt ring, or a chain the device could not complete.</summary>
-    public long RingErrors;
-
-    public override string ToString() =>
-        $"notifications={Interlocked.Read(ref Notifications)} interrupts={Interlocked.Read(ref Interrupts)} " +
-        $"chains={Interlocked.Read(ref Chains)} bad_chains={Interlocked.Read(ref BadChains)} " +
-        $"ring_errors={Interlocked.Read(ref RingErrors)}";
+    public QueueCounters()
+    {
+        Notifications = Add(nameof(Notifications), "driver notifications (ioeventfd kicks or QueueNotify writes) seen by the device thread");
+        Interrupts = Add(nameof(Interrupts), "used-buffer interrupts raised for this queue");
+        Requests = Add(nameof(Requests), "chains handed to the device");
+        BadChains = Add(nameof(BadChains), "chains refused by descriptor validation");
+        RingErrors = Add(nameof(RingErrors), "times the queue stopped (device needs reset): a corrupt ring, or a chain the device could not complete");
+    }
 }

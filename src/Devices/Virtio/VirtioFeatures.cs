@@ -1,6 +1,6 @@
 namespace Csvmm.Devices.Virtio;
 
-/// <summary>Transport-level feature bits (virtio 1.2 §6; REFERENCE 3.4), as 64-bit masks.</summary>
+/// <summary>Transport-level feature bits (virtio 1.2 §6), as 64-bit masks.</summary>
 public static class VirtioFeatures
 {
     public const ulong IndirectDesc = 1UL << 28;

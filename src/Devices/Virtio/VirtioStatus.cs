@@ -1,6 +1,6 @@
 namespace Csvmm.Devices.Virtio;
 
-/// <summary>Device status register bits (virtio 1.2 §2.1; REFERENCE 3.2).</summary>
+/// <summary>Device status register bits (virtio 1.2 §2.1).</summary>
 public static class VirtioStatus
 {
     public const uint Acknowledge = 1;

@@ -5,7 +5,7 @@ using Serilog;
 namespace Csvmm.Devices.Virtio;
 
 /// <summary>
-/// The device side of a split virtqueue (virtio 1.2 §2.7; REFERENCE 4). The transport writes the
+/// The device side of a split virtqueue (virtio 1.2 §2.7). The transport writes the
 /// driver's configuration (size, the three ring addresses, ready); <see cref="TryActivate"/> checks
 /// it once at DRIVER_OK. After that, every guest-written value (indices, descriptors) is treated as
 /// hostile: each is checked before use and nothing outside guest RAM is ever touched. Not thread-safe:
@@ -28,7 +28,13 @@ public sealed class Virtqueue
     private ushort _signalledUsed;
     private bool _signalledValid;
 
-    public Virtqueue(int index, ushort maxSize, ILogger? log = null)
+    /// <param name="counters">Statistics to add to; a transport passes the same set to every activation of a queue index.</param>
+    /// <param name="guard">
+    /// When the transport can revoke this queue (a driver reset) while the device thread still works
+    /// on it: every write to the ring happens under the guard's lock and only while it is not
+    /// revoked, so a reset never races with a publication into rings the driver has taken back.
+    /// </param>
+    public Virtqueue(int index, ushort maxSize, ILogger? log = null, QueueCounters? counters = null, QueueGuard? guard = null)
     {
         if (maxSize == 0 || (maxSize & (maxSize - 1)) != 0 || maxSize > 32768)
             throw new ArgumentOutOfRangeException(nameof(maxSize), "queue size must be a power of two no larger than 32768");
@@ -36,7 +42,11 @@ public sealed class Virtqueue
         MaxSize = maxSize;
         Size = maxSize;
         _log = log ?? Serilog.Core.Logger.None;
+        Counters = counters ?? new QueueCounters();
+        _guard = guard ?? QueueGuard.Never;
     }
+
+    private readonly QueueGuard _guard;
 
     public int Index { get; }
 
@@ -60,12 +70,18 @@ public sealed class Virtqueue
     /// <summary>True between a successful <see cref="TryActivate"/> and <see cref="Reset"/>.</summary>
     public bool IsActive => _memory is not null;
 
+    /// <summary>
+    /// The transport took this queue back (a driver reset): nothing more may be written to its
+    /// rings, nor to the buffers of requests still in flight.
+    /// </summary>
+    public bool IsRevoked => _guard.IsRevoked;
+
     /// <summary>The ring was found corrupt; the queue processes nothing more until reset.</summary>
     public bool IsBroken { get; private set; }
 
     public string? BrokenReason { get; private set; }
 
-    public QueueCounters Counters { get; } = new();
+    public QueueCounters Counters { get; }
 
     /// <summary>The device's private copy of the next available index to consume.</summary>
     public ushort LastAvail
@@ -89,7 +105,7 @@ public sealed class Virtqueue
     private ulong AvailEventAddress => UsedRingAddress + 4 + 8UL * Size;
 
     /// <summary>
-    /// Validates the driver's configuration against guest RAM (REFERENCE 4.1, 4.7) and makes the
+    /// Validates the driver's configuration against guest RAM (virtio 1.2 §2.7: sizes, alignment) and makes the
     /// queue live with the negotiated ring features. False (with a reason) leaves it inactive.
     /// </summary>
     public bool TryActivate(GuestMemory memory, ulong negotiatedFeatures, out string reason)
@@ -145,9 +161,10 @@ public sealed class Virtqueue
     public PopResult TryPopChain(DescriptorChain chain)
     {
         var mem = _memory;
-        if (mem is null || IsBroken) return PopResult.Empty;
+        if (mem is null || IsBroken || _guard.IsRevoked) return PopResult.Empty;
 
-        // Acquire: ring entries and descriptors are read only after avail.idx (REFERENCE 4.6).
+        // Acquire: ring entries and descriptors are read only after avail.idx (virtio 1.2 §2.7.13.3,
+        // "Updating idx": the driver's write barrier before idx pairs with this acquire).
         ushort availIdx = Volatile.Read(ref mem.GetRef<ushort>(AvailRingAddress + 2));
         ushort pending = (ushort)(availIdx - _lastAvail);
         if (pending == 0) return PopResult.Empty;
@@ -163,10 +180,10 @@ public sealed class Virtqueue
         chain.Error = Walk(mem, chain, head);
         if (chain.Error == ChainError.None)
         {
-            Interlocked.Increment(ref Counters.Chains);
+            Counters.Requests.Increment();
             return PopResult.Chain;
         }
-        Interlocked.Increment(ref Counters.BadChains);
+        Counters.BadChains.Increment();
         _log.Debug("virtqueue {Queue}: chain at head {Head} refused: {Error}", Index, head, chain.Error);
         return PopResult.BadChain;
     }
@@ -250,29 +267,34 @@ public sealed class Virtqueue
     {
         IsBroken = true;
         BrokenReason = reason;
-        Interlocked.Increment(ref Counters.RingErrors);
+        Counters.RingErrors.Increment();
         _log.Warning("virtqueue {Queue}: {Reason}; the device needs a reset", Index, reason);
         return PopResult.RingCorrupt;
     }
 
     /// <summary>
-    /// Publishes a used element: element first, then a release store of used.idx (REFERENCE 4.3).
+    /// Publishes a used element: element first, then a release store of used.idx (virtio 1.2 §2.7.8,
+    /// "The Virtqueue Used Ring": the idx update must follow the element).
     /// <paramref name="length"/> is the number of bytes written into the chain's writable buffers.
     /// </summary>
     public void AddUsed(ushort head, uint length)
     {
         var mem = _memory;
         if (mem is null) return;
-        ulong elem = UsedRingAddress + 4 + 8UL * (ulong)(_nextUsed & (Size - 1));
-        mem.Write(elem, (uint)head);
-        mem.Write(elem + 4, length);
-        _nextUsed++;
-        Volatile.Write(ref mem.GetRef<ushort>(UsedRingAddress + 2), _nextUsed);
+        lock (_guard.Lock)
+        {
+            if (_guard.IsRevoked) return;
+            ulong elem = UsedRingAddress + 4 + 8UL * (ulong)(_nextUsed & (Size - 1));
+            mem.Write(elem, (uint)head);
+            mem.Write(elem + 4, length);
+            _nextUsed++;
+            Volatile.Write(ref mem.GetRef<ushort>(UsedRingAddress + 2), _nextUsed);
+        }
     }
 
     /// <summary>
     /// Whether the driver wants an interrupt for the used entries published since the last call
-    /// (REFERENCE 4.5): with EVENT_IDX, only when used.idx passed used_event; otherwise unless
+    /// (virtio 1.2 §2.7.7, "Used Buffer Notification Suppression"): with EVENT_IDX, only when used.idx passed used_event; otherwise unless
     /// avail.flags has NO_INTERRUPT. Call after <see cref="AddUsed"/>.
     /// </summary>
     public bool NeedsInterrupt()
@@ -301,14 +323,21 @@ public sealed class Virtqueue
     /// <summary>
     /// Call before going idle on an empty ring. With EVENT_IDX it writes avail_event = last_avail so
     /// the driver kicks for the next buffer, then re-reads avail.idx after a full barrier. Returns true
-    /// when buffers arrived in between: keep processing instead of sleeping (REFERENCE 4.5).
+    /// when buffers arrived in between: keep processing instead of sleeping (virtio 1.2 §2.7.10,
+    /// "Available Buffer Notification Suppression").
     /// </summary>
     public bool EnableNotification()
     {
         var mem = _memory;
         if (mem is null || IsBroken) return false;
         if (_eventIdx)
-            Volatile.Write(ref mem.GetRef<ushort>(AvailEventAddress), _lastAvail);
+        {
+            lock (_guard.Lock)
+            {
+                if (_guard.IsRevoked) return false;
+                Volatile.Write(ref mem.GetRef<ushort>(AvailEventAddress), _lastAvail);
+            }
+        }
         Interlocked.MemoryBarrier();
         return Volatile.Read(ref mem.GetRef<ushort>(AvailRingAddress + 2)) != _lastAvail;
     }

@@ -81,11 +81,3 @@ public sealed unsafe class KvmSystem : KvmFd
         return new KvmVm(new FileDescriptor(fd), this);
     }
 }
-
-/// <summary>KVM cannot be used on this host (missing device, permission, API version, capability).</summary>
-public sealed class KvmUnavailableException : Exception
-{
-    public KvmUnavailableException(string message, int errno) : base(message) => Errno = errno;
-
-    public int Errno { get; }
-}

@@ -151,23 +151,3 @@ public sealed unsafe class GuestMemory : IDisposable
         if (_pin.IsAllocated) _pin.Free();
     }
 }
-
-/// <summary>One contiguous guest-physical range and where it lives in this process.</summary>
-public readonly record struct GuestRegion(ulong GuestAddress, ulong Size, nint HostAddress)
-{
-    public ulong End => GuestAddress + Size;
-}
-
-/// <summary>A guest-supplied address range that is not (wholly) guest RAM.</summary>
-public sealed class GuestMemoryException : Exception
-{
-    public GuestMemoryException(ulong gpa, ulong length, string what = "is outside guest memory")
-        : base($"guest range 0x{gpa:x}+0x{length:x} {what}")
-    {
-        Address = gpa;
-        Length = length;
-    }
-
-    public ulong Address { get; }
-    public ulong Length { get; }
-}

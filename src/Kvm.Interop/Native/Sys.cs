@@ -126,11 +126,3 @@ internal static unsafe partial class Sys
 
     public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }
-
-/// <summary>struct iovec.</summary>
-[StructLayout(LayoutKind.Sequential)]
-public struct IoVec
-{
-    public nint Base;
-    public nuint Length;
-}

@@ -3,7 +3,7 @@ using System.Text;
 namespace Csvmm.Host.Native;
 
 /// <summary>
-/// A TAP interface opened through /dev/net/tun for a virtio-net backend (REFERENCE 6.5): non-blocking,
+/// A TAP interface opened through /dev/net/tun for a virtio-net backend (Documentation/networking/tuntap.rst): non-blocking,
 /// close-on-exec, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR with a 12-byte virtio-net header, so every read
 /// yields one frame behind the same header the guest uses, and every write takes one. TUNSETIFF
 /// attaches to an existing TAP of that name (if no one else holds it) and creates one otherwise.
@@ -151,7 +151,7 @@ public sealed unsafe class TapDevice : IDisposable
         _ => new TapException(TapErrorKind.Other, name, $"TAP {name}: TUNSETIFF failed: {Sys.StrError(errno)}", errno),
     };
 
-    /// <summary>TUNSETOFFLOAD (flags by value, REFERENCE 6.5). Returns errno (0 on success).</summary>
+    /// <summary>TUNSETOFFLOAD (flags by value, drivers/net/tun.c set_offload). Returns errno (0 on success).</summary>
     public int SetOffload(uint flags) => Sys.Ioctl(_fd.Fd, TUNSETOFFLOAD, (nuint)flags) == 0 ? 0 : Sys.LastErrno;
 
     /// <summary>

@@ -6,7 +6,8 @@ namespace Csvmm.Vmm.Boot;
 /// <summary>
 /// Builds boot_params ("the zero page", Documentation/arch/x86/zero-page.rst) in a 4 KiB buffer.
 /// For a bzImage only the setup header (0x1F1 up to its end) is copied from the image, never the
-/// whole first sector: its sentinel byte would make the kernel wipe ext_* fields (REFERENCE pitfall 11).
+/// whole first sector: its sentinel byte would make the kernel wipe ext_* fields (sanitize_boot_params() in arch/x86/include/asm/bootparam_utils.h clears them when
+/// sentinel is non-zero).
 /// </summary>
 public static class BootParams
 {

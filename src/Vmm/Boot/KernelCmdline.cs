@@ -6,8 +6,10 @@ namespace Csvmm.Vmm.Boot;
 public static class KernelCmdline
 {
     /// <summary>
-    /// csvmm's base options (REFERENCE 7.6): serial console, i8042 reset as the way out (reboot=k,
-    /// also used after a panic via panic=1), no PCI, one legacy UART, a short i8042 probe.
+    /// csvmm's base options: serial console, i8042 reset as the way out (reboot=k, also used after a
+    /// panic via panic=1), no PCI probe (csvmm has no PCI bus), one legacy UART (8250.nr_uarts=1),
+    /// and an i8042 probe that does not wait for an AUX port or PnP tables
+    /// (Documentation/admin-guide/kernel-parameters.txt).
     /// </summary>
     public const string Base =
         "console=ttyS0 reboot=k panic=1 pci=off nomodule 8250.nr_uarts=1 " +
@@ -15,18 +17,21 @@ public static class KernelCmdline
 
     /// <summary>
     /// Base options, then one <c>virtio_mmio.device=4K@ADDR:GSI</c> per device, then <c>root=</c> for the
-    /// first disk unless the user sets one, then the user's own options.
+    /// first disk unless the user sets one, then the user's own options. With
+    /// <paramref name="userReplacesBase"/> the user's options stand in for the base ones
+    /// (Firecracker's boot_args); the device declarations are still added.
     /// </summary>
-    public static string Build(IEnumerable<(ulong MmioBase, uint Gsi)> virtioDevices, bool? rootReadOnly, string? user)
+    public static string Build(IEnumerable<(ulong MmioBase, uint Gsi)> virtioDevices, bool? rootReadOnly, string? user,
+        bool userReplacesBase = false)
     {
-        var sb = new StringBuilder(Base);
+        var sb = new StringBuilder(userReplacesBase ? "" : Base);
         foreach (var (mmio, gsi) in virtioDevices)
-            sb.Append(" virtio_mmio.device=4K@0x").Append(mmio.ToString("x")).Append(':').Append(gsi);
+            sb.Append(sb.Length == 0 ? "" : " ").Append("virtio_mmio.device=4K@0x").Append(mmio.ToString("x")).Append(':').Append(gsi);
         bool userSetsRoot = user is not null && HasParameter(user, "root");
         if (rootReadOnly is { } ro && !userSetsRoot)
-            sb.Append(" root=/dev/vda ").Append(ro ? "ro" : "rw");
+            sb.Append(sb.Length == 0 ? "" : " ").Append("root=/dev/vda ").Append(ro ? "ro" : "rw");
         if (!string.IsNullOrWhiteSpace(user))
-            sb.Append(' ').Append(user.Trim());
+            sb.Append(sb.Length == 0 ? "" : " ").Append(user.Trim());
         return sb.ToString();
     }
 

@@ -2,16 +2,6 @@ using System.Buffers.Binary;
 
 namespace Csvmm.Vmm.Boot;
 
-/// <summary>What kind of kernel file was given.</summary>
-public enum KernelFormat
-{
-    BzImage,
-    Elf,
-}
-
-/// <summary>A loadable piece of the kernel: file bytes for a guest-physical address (+ zero fill).</summary>
-public readonly record struct KernelSegment(ulong GuestAddress, int FileOffset, int FileSize, ulong MemorySize);
-
 /// <summary>
 /// A parsed kernel: a bzImage (64-bit boot protocol) or an uncompressed ELF vmlinux
 /// (Firecracker's default, much faster to start here since the decompressor is skipped).
@@ -123,12 +113,6 @@ public sealed class KernelImage
             throw new BootException($"{path}: ELF entry point 0x{entry:x} is not a physical address inside the kernel (not a vmlinux?)");
         return new KernelImage(path, b, KernelFormat.Elf) { Segments = segments, EntryPoint = entry, KernelEnd = end };
     }
-}
-
-/// <summary>The kernel (or initrd) file is missing or unreadable — an input problem, not a format problem.</summary>
-public sealed class KernelFileException : Exception
-{
-    public KernelFileException(string message) : base(message) { }
 }
 
 /// <summary>Short aliases for the layout values the image parser needs.</summary>

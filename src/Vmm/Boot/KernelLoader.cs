@@ -1,14 +1,15 @@
 using Csvmm.Host.Memory;
 using Csvmm.Kvm;
 using Csvmm.Vmm.Arch.X86_64;
-using Csvmm.Vmm.Machine;
+using Csvmm.Vmm.Config;
 
 namespace Csvmm.Vmm.Boot;
 
 /// <summary>
-/// Writes a parsed kernel, its initrd, the command line and boot_params into guest memory (REFERENCE 2).
+/// Writes a parsed kernel, its initrd, the command line and boot_params into guest memory
+/// (Documentation/arch/x86/boot.rst in the kernel tree).
 /// Every size and address comes from the kernel file or the initrd, so each is checked against the
-/// memory size before anything is written; a misfit is a <see cref="ConfigException"/>. Kept apart
+/// memory size before anything is written; a misfit is a <see cref="ConfigLimitException"/>. Kept apart
 /// from the VM (no KVM) so the fuzz target in tests/Fuzz can drive it over a plain byte array.
 /// </summary>
 public static class KernelLoader
@@ -22,14 +23,14 @@ public static class KernelLoader
         ulong lowEnd = Layout.LowMemoryEnd(memoryBytes);
         ulong needed = kernel.KernelEnd + AlignUp((ulong)(initrd?.Length ?? 0), 0x1000) + MinimumFreeMemory;
         if (needed > lowEnd)
-            throw new ConfigException(
+            throw new ConfigLimitException(
                 $"--memory {memoryBytes >> 20} MiB is too small for this kernel{(initrd is null ? "" : " and initrd")}: " +
                 $"at least {(needed + (1 << 20) - 1) >> 20} MiB needed");
 
         foreach (var seg in kernel.Segments)
         {
             if (!memory.IsValidRange(seg.GuestAddress, seg.MemorySize))
-                throw new ConfigException($"kernel segment at 0x{seg.GuestAddress:x} does not fit in {memoryBytes >> 20} MiB of guest memory");
+                throw new ConfigLimitException($"kernel segment at 0x{seg.GuestAddress:x} does not fit in {memoryBytes >> 20} MiB of guest memory");
             memory.Write(seg.GuestAddress, kernel.Bytes.AsSpan(seg.FileOffset, seg.FileSize));
         }
 
@@ -39,7 +40,7 @@ public static class KernelLoader
             ulong limit = Math.Min(lowEnd, kernel.InitrdAddrMax + 1);
             initrdAddress = AlignDown(limit - (ulong)initrd.Length, 0x1000);
             if (limit < (ulong)initrd.Length || initrdAddress < kernel.KernelEnd)
-                throw new ConfigException($"no room for the {initrd.Length >> 20} MiB initrd below 0x{limit:x}: raise --memory");
+                throw new ConfigLimitException($"no room for the {initrd.Length >> 20} MiB initrd below 0x{limit:x}: raise --memory");
             memory.Write(initrdAddress, initrd);
         }
 
@@ -47,7 +48,7 @@ public static class KernelLoader
         // line and its NUL must fit both (found by the boot fuzz target).
         ulong cmdlineMax = Math.Min(kernel.CmdlineMax, Layout.CmdlineMaxSize - 1);
         if ((ulong)cmdline.Length > cmdlineMax)
-            throw new ConfigException($"kernel command line is {cmdline.Length} bytes; this kernel accepts at most {cmdlineMax}");
+            throw new ConfigLimitException($"kernel command line is {cmdline.Length} bytes; this kernel accepts at most {cmdlineMax}");
         memory.Fill(Layout.CmdlineAddress, (int)Layout.CmdlineMaxSize, 0);
         memory.Write(Layout.CmdlineAddress, cmdline);
 

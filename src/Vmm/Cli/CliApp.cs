@@ -5,7 +5,8 @@ using CommandLine;
 using CommandLine.Text;
 using Csvmm.Kvm;
 using Csvmm.Host.Native;
-using Csvmm.Vmm.Boot;
+using Csvmm.Vmm.Builder;
+using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Machine;
 using Serilog;
 using Serilog.Events;
@@ -81,53 +82,47 @@ public static class CliApp
     private static int RunVm(RunOptions o, Stopwatch sinceStart)
     {
         Terminal? terminal = null;
+        Serilog.Core.Logger? logger = null;
         ILogger log = Serilog.Core.Logger.None;
         try
         {
-            var run = Resolve(o);
-            var level = ParseLevel(run.LogLevel);
-            var (consoleKind, consolePath) = ConsoleSpec.Parse(run.Console);
-            var config = run.Config;
+            var config = Resolve(o);
+            var level = ParseLevel(config.LogLevel);
+            VmConfigValidator.Validate(config, HostLimits.Read(config.KvmDevice));
 
-            bool rawTty = consoleKind == ConsoleKind.Stdio && Posix.IsTerminal(Posix.StdinFd);
-            var logConfig = new LoggerConfiguration().MinimumLevel.Is(level ?? LogEventLevel.Fatal);
-            if (level is not null)
-                logConfig = logConfig.WriteTo.Console(
-                    outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}" + (rawTty ? "\r\n" : "\n") + "{Exception}",
-                    standardErrorFromLevel: LogEventLevel.Verbose);
-            var logger = logConfig.CreateLogger();
+            bool rawTty = config.Console.Kind == ConsoleKind.Stdio && Posix.IsTerminal(Posix.StdinFd);
+            logger = CreateLogger(level, rawTty);
             log = logger;
             if (config.Cpus > Environment.ProcessorCount)
                 log.Warning("--cpus {Cpus} is more than this host's {Cores} CPUs: vCPUs will share cores", config.Cpus, Environment.ProcessorCount);
 
-            using var console = consoleKind switch
+            using var console = config.Console.Kind switch
             {
-                ConsoleKind.File => ConsoleOutput.ToFile(consolePath!),
+                ConsoleKind.File => ConsoleOutput.ToFile(config.Console.Path!),
                 ConsoleKind.None => ConsoleOutput.None(),
                 _ => ConsoleOutput.Stdout(),
             };
 
-            using var vm = VirtualMachine.Create(config, log, console, sinceStart);
+            using var vm = VmBuilder.Build(config, log, console, sinceStart);
             if (rawTty) terminal = Terminal.TryEnterRawMode(Posix.StdinFd);
             using var signals = new SignalHandling(vm, terminal);
-            if (consoleKind == ConsoleKind.Stdio)
+            if (config.Console.Kind == ConsoleKind.Stdio)
                 new ConsoleInput(vm).Start();
 
-            var stop = vm.Run();
+            var outcome = vm.Run();
             terminal?.Restore();
-            LogSummary(log, vm, stop);
-            if (run.StatsPath is { } statsPath)
-                RunStatistics.Write(statsPath, vm, stop, sinceStart.Elapsed);
-            var code = ExitCodes.For(stop);
-            if (code is not ExitCode.GuestShutdown && stop.Kind != StopKind.GuestExitStatus)
-                System.Console.Error.WriteLine($"csvmm: {stop.Detail}");
-            logger.Dispose();
-            return stop.Kind == StopKind.GuestExitStatus ? stop.GuestStatus : (int)code;
+            var (code, message) = ExitCodeMap.For(outcome);
+            LogSummary(log, vm, outcome);
+            if (config.StatsPath is { } statsPath)
+                RunStatistics.Write(statsPath, vm, outcome, code, sinceStart.Elapsed);
+            if (message is not null)
+                System.Console.Error.WriteLine($"csvmm: {message}");
+            return code;
         }
         catch (Exception e)
         {
             terminal?.Restore();
-            var (code, message) = ExitCodes.ForException(e);
+            var (code, message) = ExitCodeMap.ForException(e);
             System.Console.Error.WriteLine($"csvmm: {message}");
             if (code == ExitCode.Software) log.Debug(e, "internal error");
             return (int)code;
@@ -135,54 +130,65 @@ public static class CliApp
         finally
         {
             terminal?.Restore();
+            // Flushes the asynchronous sink: every line logged so far reaches stderr.
+            logger?.Dispose();
         }
     }
 
-    /// <summary>The effective settings: built-in defaults, then the --config file, then flags.</summary>
-    internal sealed record ResolvedRun(VmConfig Config, string LogLevel, string Console, string? StatsPath);
-
-    internal static ResolvedRun Resolve(RunOptions o)
+    /// <summary>
+    /// Serilog to stderr through a bounded asynchronous buffer: a thread that logs never waits for
+    /// the terminal, and when the buffer is full events are dropped rather than blocking a vCPU or
+    /// a device thread.
+    /// </summary>
+    private static Serilog.Core.Logger CreateLogger(LogEventLevel? level, bool rawTty)
     {
-        var file = o.Config is { } cf ? VmConfigFile.Load(cf) : null;
-        var disks = o.Disks.Any() ? o.Disks.ToList() : file?.Disks ?? [];
-        var nets = o.Nets.Any() ? o.Nets.ToList() : file?.Nets ?? [];
-        string kernel = o.Kernel ?? file?.Kernel
-            ?? throw new UsageException("missing --kernel (or \"kernel\" in the --config file)");
-        var config = BuildConfig(
-            kernel,
-            o.Initrd ?? file?.Initrd,
-            o.Cmdline ?? file?.Cmdline,
-            o.Memory ?? file?.Memory ?? VmConfig.DefaultMemoryMiB,
-            o.Cpus ?? file?.Cpus ?? 1,
-            disks,
-            o.Timeout ?? file?.Timeout ?? 0,
-            o.KvmDevice) with { Nets = nets.Select(NetSpec.Parse).ToList() };
-        return new ResolvedRun(config, o.LogLevel ?? file?.LogLevel ?? "info", o.Console ?? file?.Console ?? "stdio", o.Stats ?? file?.Stats);
+        var logConfig = new LoggerConfiguration().MinimumLevel.Is(level ?? LogEventLevel.Fatal);
+        if (level is not null)
+            logConfig = logConfig.WriteTo.Async(a => a.Console(
+                outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}" + (rawTty ? "\r\n" : "\n") + "{Exception}",
+                standardErrorFromLevel: LogEventLevel.Verbose), bufferSize: 10_000, blockWhenFull: false);
+        return logConfig.CreateLogger();
     }
 
-    private static void LogSummary(ILogger log, VirtualMachine vm, StopReason stop)
+    /// <summary>The effective settings: built-in defaults, then the --config file, then flags.</summary>
+    internal static VmConfig Resolve(RunOptions o)
     {
-        log.Information("Guest stopped: {Detail}", stop.Detail);
-        if (log.IsEnabled(LogEventLevel.Debug))
+        var file = o.Config is { } cf ? VmConfigFile.Load(cf) : null;
+        string kernel = o.Kernel ?? file?.Kernel
+            ?? throw new UsageException("missing --kernel (or \"kernel\" in the --config file)");
+        return new VmConfig
         {
-            foreach (var (reason, count) in vm.Exits.Snapshot())
-                log.Debug("vCPU exits {Reason}: {Count}", reason, count);
-            log.Debug("Unclaimed PIO reads/writes {R}/{W}, MMIO {MR}/{MW}",
-                vm.PioBus.UnclaimedReads, vm.PioBus.UnclaimedWrites, vm.MmioBus.UnclaimedReads, vm.MmioBus.UnclaimedWrites);
-            log.Debug("Serial: {Tx} bytes out, {Rx} bytes in, {Irq} interrupts",
-                vm.Serial.BytesTransmitted, vm.Serial.BytesReceived, vm.Serial.InterruptsRaised);
-            foreach (var net in vm.NetDevices)
-            {
-                log.Debug("{Name} (tap {Tap}, {Mac}): {Counters}", net.GuestName, net.Tap, net.Mac.ToString(), net.Device.Counters.ToString());
-                for (int q = 0; q < net.Transport.QueueCount; q++)
-                    log.Debug("{Name} queue {Queue}: {Counters}", net.GuestName, q, net.Transport.Queues[q].Counters.ToString());
-            }
-            foreach (var blk in vm.BlockDevices)
-            {
-                log.Debug("{Name} ({Path}): {Counters}", blk.GuestName, blk.Path, blk.Device.Counters.ToString());
-                for (int q = 0; q < blk.Transport.QueueCount; q++)
-                    log.Debug("{Name} queue {Queue}: {Counters}", blk.GuestName, q, blk.Transport.Queues[q].Counters.ToString());
-            }
+            KernelPath = kernel,
+            InitrdPath = o.Initrd ?? file?.Initrd,
+            Cmdline = o.Cmdline ?? file?.Cmdline,
+            MemoryMiB = o.Memory ?? file?.Memory ?? VmConfig.DefaultMemoryMiB,
+            Cpus = o.Cpus ?? file?.Cpus ?? 1,
+            Disks = o.Disks.Any() ? o.Disks.Select(DiskSpec.Parse).ToList() : file?.Disks ?? [],
+            Nets = o.Nets.Any() ? o.Nets.Select(NetSpec.Parse).ToList() : file?.Nets ?? [],
+            TimeoutSeconds = o.Timeout ?? file?.Timeout ?? 0,
+            KvmDevice = o.KvmDevice,
+            Console = ConsoleSpec.Parse(o.Console ?? file?.Console ?? "stdio"),
+            LogLevel = o.LogLevel ?? file?.LogLevel ?? "info",
+            StatsPath = o.Stats ?? file?.Stats,
+        };
+    }
+
+    private static void LogSummary(ILogger log, VirtualMachine vm, RunOutcome outcome)
+    {
+        log.Information("Guest stopped: {Detail}", outcome.Stop.Detail);
+        if (!log.IsEnabled(LogEventLevel.Debug)) return;
+        foreach (var (reason, count) in vm.Exits.Snapshot())
+            log.Debug("vCPU exits {Reason}: {Count}", reason, count);
+        log.Debug("Unclaimed PIO reads/writes {R}/{W}, MMIO {MR}/{MW}",
+            vm.PioBus.UnclaimedReads, vm.PioBus.UnclaimedWrites, vm.MmioBus.UnclaimedReads, vm.MmioBus.UnclaimedWrites);
+        log.Debug("Serial: {Tx} bytes out, {Rx} bytes in, {Irq} interrupts",
+            vm.Serial.BytesTransmitted, vm.Serial.BytesReceived, vm.Serial.InterruptsRaised);
+        foreach (var d in vm.VirtioDevices)
+        {
+            log.Debug("{Name} ({Labels}): {Counters} {Transport}", d.GuestName,
+                string.Join(", ", d.Labels.Select(l => $"{l.Key} {l.Value}")), d.DeviceCounters.ToString(), d.Transport.Counters.ToString());
+            for (int q = 0; q < d.Transport.QueueCount; q++)
+                log.Debug("{Name} queue {Queue}: {Counters}", d.GuestName, q, d.Transport.QueueCounters[q].ToString());
         }
     }
 
@@ -196,43 +202,4 @@ public static class CliApp
         "off" or "none" => null,
         _ => throw new UsageException($"--log-level '{s}': expected trace, debug, info, warning, error or off"),
     };
-
-    internal static VmConfig BuildConfig(string kernel, string? initrd, string? cmdline, int memory, int cpus,
-        IReadOnlyList<string> disks, double timeout, string kvmDevice)
-    {
-        if (memory < VmConfig.MinimumMemoryMiB)
-            throw new UsageException($"--memory {memory}: at least {VmConfig.MinimumMemoryMiB} MiB is needed");
-        long hostMiB = HostMemoryMiB();
-        if (hostMiB > 0 && memory > hostMiB)
-            throw new UsageException($"--memory {memory}: more than this host's {hostMiB} MiB of RAM");
-        if (cpus < 1)
-            throw new UsageException($"--cpus {cpus}: at least 1 vCPU is needed");
-        if (cpus > Arch.X86_64.MpTable.MaxCpus)
-            throw new UsageException($"--cpus {cpus}: csvmm supports at most {Arch.X86_64.MpTable.MaxCpus} vCPUs");
-        if (timeout < 0 || double.IsNaN(timeout))
-            throw new UsageException($"--timeout {timeout}: must be 0 (none) or a positive number of seconds");
-        return new VmConfig
-        {
-            KernelPath = kernel,
-            InitrdPath = initrd,
-            Cmdline = cmdline,
-            MemoryMiB = memory,
-            Cpus = cpus,
-            Disks = disks.Select(DiskSpec.Parse).ToList(),
-            KvmDevice = kvmDevice,
-            TimeoutSeconds = timeout,
-        };
-    }
-
-    private static long HostMemoryMiB()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/meminfo"))
-                if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-        }
-        catch (IOException) { }
-        return 0;
-    }
 }

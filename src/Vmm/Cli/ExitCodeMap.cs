@@ -1,21 +1,47 @@
 using Csvmm.Devices.Virtio.Block;
-using Csvmm.Kvm;
 using Csvmm.Host.Native;
+using Csvmm.Kvm;
 using Csvmm.Vmm.Boot;
+using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Machine;
 
 namespace Csvmm.Vmm.Cli;
 
-/// <summary>Maps stop reasons and exceptions to exit codes and one-line messages.</summary>
-public static class ExitCodes
+/// <summary>Maps how a run ended, or why it could not start, to an exit code and a one-line message.</summary>
+public static class ExitCodeMap
 {
-    public static ExitCode For(StopReason stop) => stop.Kind switch
+    /// <summary>
+    /// The exit code of a finished run and the line to print (null = nothing to say). Precedence:
+    /// a stuck vCPU (84), then a disk that could not be synced (74) — lost data is never hidden
+    /// behind the guest's verdict — then the stop reason.
+    /// </summary>
+    public static (int Code, string? Message) For(RunOutcome outcome)
+    {
+        if (outcome.StuckVcpus.Count > 0)
+            return ((int)ExitCode.VcpuStuck,
+                $"vCPU {string.Join(", ", outcome.StuckVcpus)} did not leave KVM_RUN; exiting without unmapping guest memory");
+        if (outcome.SyncFailures.Count > 0)
+            return ((int)ExitCode.SyncFailed, string.Join("; ", outcome.SyncFailures.Select(f =>
+                $"disk {f.Target}: fdatasync failed ({Errno.Describe(f.Errno)}): data the guest wrote may not be on the disk")));
+        return For(outcome.Stop);
+    }
+
+    public static (int Code, string? Message) For(StopReason stop) => stop.Kind switch
+    {
+        StopKind.GuestReset => ((int)ExitCode.GuestShutdown, null),
+        StopKind.GuestExitStatus when stop.GuestStatus is >= 0 and <= (int)ExitCode.MaxGuestStatus => (stop.GuestStatus, null),
+        StopKind.GuestExitStatus => ((int)ExitCode.GuestStatusOutOfRange,
+            $"the guest reported status {stop.GuestStatus}; guest statuses must be 0-{(int)ExitCode.MaxGuestStatus} (64-255 are csvmm's own)"),
+        _ => ((int)CodeFor(stop.Kind), stop.Detail),
+    };
+
+    public static ExitCode CodeFor(StopKind kind) => kind switch
     {
         StopKind.GuestReset => ExitCode.GuestShutdown,
-        StopKind.GuestExitStatus => ExitCode.GuestShutdown,
         StopKind.GuestPanic => ExitCode.GuestPanic,
         StopKind.TripleFault or StopKind.SystemEvent => ExitCode.GuestTripleFault,
         StopKind.EmulationFailure or StopKind.FailEntry or StopKind.UnknownExit => ExitCode.GuestFault,
+        StopKind.DeviceFailure => ExitCode.DeviceFailure,
         StopKind.Timeout => ExitCode.Timeout,
         StopKind.Interrupted => ExitCode.Interrupted,
         StopKind.Terminated => ExitCode.Terminated,
@@ -44,11 +70,11 @@ public static class ExitCodes
         }, e.Message),
         KernelFileException => (ExitCode.NoInput, e.Message),
         BootException => (ExitCode.BadInput, e.Message),
-        ConfigException => (ExitCode.Config, e.Message),
+        ConfigLimitException => (ExitCode.Config, e.Message),
         KvmUnavailableException k when k.Errno is Errno.EACCES or Errno.EPERM => (ExitCode.NoPermission, e.Message),
         KvmUnavailableException => (ExitCode.KvmUnavailable, e.Message),
         KvmException k => (ExitCode.HostError, $"KVM refused {k.Ioctl}: {Errno.Describe(k.Errno)} (errno {k.Errno})"),
-        SystemCallException s => (ExitCode.HostError, e.Message),
+        SystemCallException => (ExitCode.HostError, e.Message),
         UnauthorizedAccessException => (ExitCode.NoPermission, e.Message),
         _ => (ExitCode.Software, $"internal error: {e.GetType().Name}: {e.Message}"),
     };

@@ -1,22 +1,28 @@
 using System.Text.Json;
+using Csvmm.Devices.Metrics;
 using Csvmm.Vmm.Machine;
 
 namespace Csvmm.Vmm.Cli;
 
 /// <summary>
 /// <c>--stats FILE</c>: what the run did, as JSON written at exit (Utf8JsonWriter: NativeAOT-safe).
+/// Device, transport and queue counters are written from their <see cref="CounterSet"/>s, so every
+/// counter appears under the one name it was declared with.
 /// </summary>
 public static class RunStatistics
 {
-    public static void Write(string path, VirtualMachine vm, StopReason stop, TimeSpan elapsed)
+    public static void Write(string path, VirtualMachine vm, RunOutcome outcome, int exitCode, TimeSpan elapsed)
     {
         using var stream = File.Create(path);
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
-        w.WriteString("stopReason", stop.Kind.ToString());
-        w.WriteString("stopDetail", stop.Detail);
-        w.WriteNumber("exitCode", stop.Kind == StopKind.GuestExitStatus ? stop.GuestStatus : (int)ExitCodes.For(stop));
+        w.WriteString("stopReason", outcome.Stop.Kind.ToString());
+        w.WriteString("stopDetail", outcome.Stop.Detail);
+        w.WriteNumber("exitCode", exitCode);
         w.WriteNumber("elapsedMs", Math.Round(elapsed.TotalMilliseconds, 1));
+        w.WriteStartArray("syncFailures");
+        foreach (var f in outcome.SyncFailures) w.WriteStringValue($"{f.Target}: errno {f.Errno}");
+        w.WriteEndArray();
         w.WriteStartObject("bootTime");
         WriteMs(w, "firstKvmRunMs", vm.FirstRunAt);
         WriteMs(w, "guestBootMarkerMs", vm.BootMarkAt);
@@ -47,53 +53,37 @@ public static class RunStatistics
         w.WriteNumber("mmioWrites", vm.MmioBus.UnclaimedWrites);
         w.WriteEndObject();
 
-        w.WriteStartArray("netDevices");
-        foreach (var net in vm.NetDevices)
-        {
-            var c = net.Device.Counters;
-            w.WriteStartObject();
-            w.WriteString("name", net.GuestName);
-            w.WriteString("tap", net.Tap);
-            w.WriteString("mac", net.Mac.ToString());
-            w.WriteNumber("rxFrames", Interlocked.Read(ref c.RxFrames));
-            w.WriteNumber("rxBytes", Interlocked.Read(ref c.RxBytes));
-            w.WriteNumber("txFrames", Interlocked.Read(ref c.TxFrames));
-            w.WriteNumber("txBytes", Interlocked.Read(ref c.TxBytes));
-            w.WriteNumber("rxDropsNoBuffer", Interlocked.Read(ref c.RxDropsNoBuffer));
-            w.WriteNumber("rxDropsTooBig", Interlocked.Read(ref c.RxDropsTooBig));
-            w.WriteNumber("txDropsTooBig", Interlocked.Read(ref c.TxDropsTooBig));
-            w.WriteNumber("rxBackendErrors", Interlocked.Read(ref c.RxBackendErrors));
-            w.WriteNumber("txBackendErrors", Interlocked.Read(ref c.TxBackendErrors));
-            WriteQueues(w, net.Transport);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-
-        w.WriteStartArray("blockDevices");
-        foreach (var blk in vm.BlockDevices)
-        {
-            var c = blk.Device.Counters;
-            w.WriteStartObject();
-            w.WriteString("name", blk.GuestName);
-            w.WriteString("path", blk.Path);
-            w.WriteNumber("readRequests", Interlocked.Read(ref c.ReadRequests));
-            w.WriteNumber("writeRequests", Interlocked.Read(ref c.WriteRequests));
-            w.WriteNumber("flushRequests", Interlocked.Read(ref c.FlushRequests));
-            w.WriteNumber("getIdRequests", Interlocked.Read(ref c.GetIdRequests));
-            w.WriteNumber("discardRequests", Interlocked.Read(ref c.DiscardRequests));
-            w.WriteNumber("writeZeroesRequests", Interlocked.Read(ref c.WriteZeroesRequests));
-            w.WriteNumber("unsupportedRequests", Interlocked.Read(ref c.UnsupportedRequests));
-            w.WriteNumber("bytesRead", Interlocked.Read(ref c.BytesRead));
-            w.WriteNumber("bytesWritten", Interlocked.Read(ref c.BytesWritten));
-            w.WriteNumber("ioErrors", Interlocked.Read(ref c.IoErrors));
-            w.WriteNumber("hostErrors", Interlocked.Read(ref c.HostErrors));
-            w.WriteNumber("missingStatus", Interlocked.Read(ref c.MissingStatus));
-            w.WriteNumber("invalidRegisterAccesses", blk.Transport.InvalidAccesses);
-            WriteQueues(w, blk.Transport);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        WriteDevices(w, "netDevices", vm.VirtioDevices.Where(d => d.Kind == "virtio-net"));
+        WriteDevices(w, "blockDevices", vm.VirtioDevices.Where(d => d.Kind == "virtio-blk"));
         w.WriteEndObject();
+    }
+
+    private static void WriteDevices(Utf8JsonWriter w, string name, IEnumerable<AttachedVirtioDevice> devices)
+    {
+        w.WriteStartArray(name);
+        foreach (var d in devices)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", d.GuestName);
+            foreach (var (key, value) in d.Labels) w.WriteString(key, value);
+            WriteCounters(w, d.DeviceCounters);
+            WriteCounters(w, d.Transport.Counters);
+            w.WriteStartArray("queues");
+            foreach (var q in d.Transport.QueueCounters)
+            {
+                w.WriteStartObject();
+                WriteCounters(w, q);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteCounters(Utf8JsonWriter w, CounterSet set)
+    {
+        foreach (var c in set.All) w.WriteNumber(c.Name, c.Value);
     }
 
     /// <summary>
@@ -125,24 +115,6 @@ public static class RunStatistics
         }
         catch (IOException) { }
         return (peak, guest);
-    }
-
-    private static void WriteQueues(Utf8JsonWriter w, Csvmm.Devices.Virtio.VirtioMmioTransport transport)
-    {
-        w.WriteNumber("runtimeMmioExits", transport.RuntimeAccesses);
-        w.WriteStartArray("queues");
-        foreach (var q in transport.Queues)
-        {
-            var qc = q.Counters;
-            w.WriteStartObject();
-            w.WriteNumber("notifications", Interlocked.Read(ref qc.Notifications));
-            w.WriteNumber("interrupts", Interlocked.Read(ref qc.Interrupts));
-            w.WriteNumber("requests", Interlocked.Read(ref qc.Chains));
-            w.WriteNumber("badChains", Interlocked.Read(ref qc.BadChains));
-            w.WriteNumber("ringErrors", Interlocked.Read(ref qc.RingErrors));
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
     }
 
     private static void WriteMs(Utf8JsonWriter w, string name, TimeSpan? t)

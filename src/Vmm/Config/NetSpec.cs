@@ -1,30 +1,53 @@
 using Csvmm.Devices.Virtio.Net;
-using Csvmm.Host.Native;
-using Csvmm.Vmm.Machine;
 
-namespace Csvmm.Vmm.Cli;
+namespace Csvmm.Vmm.Config;
 
-/// <summary>Parses <c>--net tap=NAME[,mac=MAC]</c>.</summary>
+/// <summary>The string form of a network interface, <c>tap=NAME[,mac=MAC]</c> (for <c>--net</c> and the JSON config).</summary>
 public static class NetSpec
 {
-    public static NetConfig Parse(string spec)
+    /// <summary>Parses <paramref name="spec"/>; throws <see cref="UsageException"/> naming <c>--net</c>.</summary>
+    public static NetConfig Parse(string spec) =>
+        TryParse(spec, out var net, out string problem) ? net : throw new UsageException($"--net '{spec}': {problem}");
+
+    public static bool TryParse(string spec, out NetConfig net, out string problem)
     {
+        net = null!;
         string? tap = null;
-        MacAddress? mac = null;
+        string? mac = null;
         foreach (var part in spec.Split(','))
         {
             if (part.StartsWith("tap=", StringComparison.Ordinal)) tap = part[4..];
-            else if (part.StartsWith("mac=", StringComparison.Ordinal))
+            else if (part.StartsWith("mac=", StringComparison.Ordinal)) mac = part[4..];
+            else
             {
-                if (!MacAddress.TryParse(part[4..], out var m))
-                    throw new UsageException($"--net '{spec}': '{part[4..]}' is not a MAC address (xx:xx:xx:xx:xx:xx)");
-                mac = m;
+                problem = $"unknown option '{part}' (expected tap=NAME or mac=MAC)";
+                return false;
             }
-            else throw new UsageException($"--net '{spec}': unknown option '{part}' (expected tap=NAME or mac=MAC)");
         }
-        if (tap is null) throw new UsageException($"--net '{spec}': tap=NAME is required");
-        if (!TapDevice.IsValidName(tap, out string reason))
-            throw new UsageException($"--net '{spec}': invalid TAP name: {reason}");
-        return new NetConfig(tap, mac);
+        if (tap is null)
+        {
+            problem = "tap=NAME is required";
+            return false;
+        }
+        return TryCreate(tap, mac, out net, out problem);
+    }
+
+    /// <summary>An interface from its parts (the JSON object form uses this too).</summary>
+    public static bool TryCreate(string tap, string? mac, out NetConfig net, out string problem)
+    {
+        net = null!;
+        MacAddress? parsed = null;
+        if (mac is not null)
+        {
+            if (!MacAddress.TryParse(mac, out var m))
+            {
+                problem = $"'{mac}' is not a MAC address (xx:xx:xx:xx:xx:xx)";
+                return false;
+            }
+            parsed = m;
+        }
+        net = new NetConfig(tap, parsed);
+        problem = net.Problem() ?? "";
+        return problem.Length == 0;
     }
 }

@@ -1,12 +1,10 @@
-namespace Csvmm.Vmm.Machine;
+namespace Csvmm.Vmm.Config;
 
-/// <summary>A disk as the user described it: path, read-only flag, optional serial id.</summary>
-public sealed record DiskConfig(string Path, bool ReadOnly = false, string? Id = null);
-
-/// <summary>A network interface: the host TAP it is attached to and the guest MAC (null = derived from the TAP name).</summary>
-public sealed record NetConfig(string Tap, Csvmm.Devices.Virtio.Net.MacAddress? Mac = null);
-
-/// <summary>Everything needed to build a VM; produced by the CLI (and later a JSON config).</summary>
+/// <summary>
+/// Everything a run needs, filled once from flags, a JSON config file or (later) an API, and
+/// checked by <see cref="VmConfigValidator"/> before anything is opened. The builder, the run
+/// loop and the reports all read this one model.
+/// </summary>
 public sealed record VmConfig
 {
     public const int DefaultMemoryMiB = 256;
@@ -14,15 +12,30 @@ public sealed record VmConfig
 
     public required string KernelPath { get; init; }
     public string? InitrdPath { get; init; }
-    /// <summary>Appended to csvmm's base command line (later options win in Linux).</summary>
+
+    /// <summary>The user's kernel command-line options, appended to csvmm's own (later options win in Linux).</summary>
     public string? Cmdline { get; init; }
+
+    /// <summary>
+    /// When true, <see cref="Cmdline"/> replaces csvmm's base options instead of following them
+    /// (Firecracker's boot_args semantics); device declarations are still added.
+    /// </summary>
+    public bool CmdlineReplacesBase { get; init; }
+
     public int MemoryMiB { get; init; } = DefaultMemoryMiB;
     public int Cpus { get; init; } = 1;
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
     public IReadOnlyList<NetConfig> Nets { get; init; } = [];
     public string KvmDevice { get; init; } = Kvm.KvmSystem.DefaultPath;
-    /// <summary>Seconds before the VM is stopped with <see cref="StopKind.Timeout"/>; 0 = none.</summary>
+
+    /// <summary>Seconds before the VM is stopped with exit 124; 0 = none.</summary>
     public double TimeoutSeconds { get; init; }
+
+    public ConsoleSpec Console { get; init; } = ConsoleSpec.Stdio;
+    public string LogLevel { get; init; } = "info";
+
+    /// <summary>Where <c>--stats</c> JSON goes at exit; null = nowhere.</summary>
+    public string? StatsPath { get; init; }
 
     public ulong MemoryBytes => (ulong)MemoryMiB << 20;
 }

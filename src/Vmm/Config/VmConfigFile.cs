@@ -1,10 +1,12 @@
 using System.Text.Json;
 
-namespace Csvmm.Vmm.Cli;
+namespace Csvmm.Vmm.Config;
 
 /// <summary>
-/// <c>--config vm.json</c>: the same model as the flags. Parsed with JsonDocument (NativeAOT-safe)
-/// so every error names the JSON path that is wrong, e.g. <c>$.disks[1].path</c>.
+/// <c>--config vm.json</c>: the same settings as the flags, parsed straight into the config model's
+/// parts (<see cref="DiskConfig"/>, <see cref="NetConfig"/>). Read with JsonDocument (NativeAOT-safe)
+/// so every error names the JSON path that is wrong, e.g. <c>$.disks[1].path</c>. A disk's object
+/// form takes any path the file system allows, commas included.
 /// <code>
 /// { "kernel": "bzImage", "initrd": "initramfs.cpio", "cmdline": "quiet", "memory": 512, "cpus": 1,
 ///   "disks": [ "root.img", { "path": "data.raw", "readOnly": true, "id": "data" } ],
@@ -21,8 +23,8 @@ public sealed class VmConfigFile
     public string? Cmdline { get; private set; }
     public int? Memory { get; private set; }
     public int? Cpus { get; private set; }
-    public List<string> Disks { get; } = [];
-    public List<string> Nets { get; } = [];
+    public List<DiskConfig>? Disks { get; private set; }
+    public List<NetConfig>? Nets { get; private set; }
     public double? Timeout { get; private set; }
     public string? Console { get; private set; }
     public string? LogLevel { get; private set; }
@@ -78,6 +80,7 @@ public sealed class VmConfigFile
                         if (p.Value.ValueKind != JsonValueKind.Array)
                             throw new ConfigFileException(path, at, "must be an array of disks");
                         int i = 0;
+                        c.Disks = [];
                         foreach (var d in p.Value.EnumerateArray())
                             c.Disks.Add(Disk(path, $"{at}[{i++}]", d));
                         break;
@@ -85,6 +88,7 @@ public sealed class VmConfigFile
                         if (p.Value.ValueKind != JsonValueKind.Array)
                             throw new ConfigFileException(path, at, "must be an array of interfaces");
                         int n = 0;
+                        c.Nets = [];
                         foreach (var d in p.Value.EnumerateArray())
                             c.Nets.Add(Net(path, $"{at}[{n++}]", d));
                         break;
@@ -96,10 +100,15 @@ public sealed class VmConfigFile
         }
     }
 
-    /// <summary>A disk as a string ("PATH[,ro][,id=ID]") or an object {path, readOnly, id}; returned in --disk form.</summary>
-    private static string Disk(string file, string at, JsonElement e)
+    /// <summary>A disk as a string ("PATH[,ro][,id=ID]") or an object {path, readOnly, id}.</summary>
+    private static DiskConfig Disk(string file, string at, JsonElement e)
     {
-        if (e.ValueKind == JsonValueKind.String) return Validated(file, at, e.GetString()!);
+        if (e.ValueKind == JsonValueKind.String)
+        {
+            if (!DiskSpec.TryParse(e.GetString()!, out var fromSpec, out string problem))
+                throw new ConfigFileException(file, at, problem);
+            return fromSpec;
+        }
         if (e.ValueKind != JsonValueKind.Object)
             throw new ConfigFileException(file, at, "must be a path string or an object with \"path\"");
         string? path = null;
@@ -121,43 +130,37 @@ public sealed class VmConfigFile
             }
         }
         if (path is null) throw new ConfigFileException(file, $"{at}.path", "is missing");
-        if (path.Contains(',')) throw new ConfigFileException(file, $"{at}.path", "must not contain a comma");
-        string spec = path + (ro ? ",ro" : "") + (id is null ? "" : $",id={id}");
-        return Validated(file, at, spec);
+        var disk = new DiskConfig(path, ro, id);
+        if (disk.Problem() is { } why) throw new ConfigFileException(file, at, why);
+        return disk;
     }
 
-    /// <summary>An interface as "tap=NAME[,mac=MAC]" or {tap, mac}; returned in --net form.</summary>
-    private static string Net(string file, string at, JsonElement e)
+    /// <summary>An interface as "tap=NAME[,mac=MAC]" or {tap, mac}.</summary>
+    private static NetConfig Net(string file, string at, JsonElement e)
     {
-        string spec;
-        if (e.ValueKind == JsonValueKind.String) spec = e.GetString()!;
-        else if (e.ValueKind == JsonValueKind.Object)
+        NetConfig net;
+        string problem;
+        if (e.ValueKind == JsonValueKind.String)
         {
-            string? tap = null, mac = null;
-            foreach (var p in e.EnumerateObject())
-            {
-                string pat = $"{at}.{p.Name}";
-                switch (p.Name)
-                {
-                    case "tap": tap = String(file, pat, p.Value); break;
-                    case "mac": mac = String(file, pat, p.Value); break;
-                    default: throw new ConfigFileException(file, pat, "is not an interface setting (tap, mac)");
-                }
-            }
-            if (tap is null) throw new ConfigFileException(file, $"{at}.tap", "is missing");
-            spec = $"tap={tap}" + (mac is null ? "" : $",mac={mac}");
+            if (!NetSpec.TryParse(e.GetString()!, out net, out problem)) throw new ConfigFileException(file, at, problem);
+            return net;
         }
-        else throw new ConfigFileException(file, at, "must be \"tap=NAME[,mac=MAC]\" or an object with \"tap\"");
-        try { NetSpec.Parse(spec); }
-        catch (UsageException ex) { throw new ConfigFileException(file, at, ex.Message.Replace("--net ", "")); }
-        return spec;
-    }
-
-    private static string Validated(string file, string at, string spec)
-    {
-        try { DiskSpec.Parse(spec); }
-        catch (UsageException e) { throw new ConfigFileException(file, at, e.Message.Replace("--disk ", "")); }
-        return spec;
+        if (e.ValueKind != JsonValueKind.Object)
+            throw new ConfigFileException(file, at, "must be \"tap=NAME[,mac=MAC]\" or an object with \"tap\"");
+        string? tap = null, mac = null;
+        foreach (var p in e.EnumerateObject())
+        {
+            string pat = $"{at}.{p.Name}";
+            switch (p.Name)
+            {
+                case "tap": tap = String(file, pat, p.Value); break;
+                case "mac": mac = String(file, pat, p.Value); break;
+                default: throw new ConfigFileException(file, pat, "is not an interface setting (tap, mac)");
+            }
+        }
+        if (tap is null) throw new ConfigFileException(file, $"{at}.tap", "is missing");
+        if (!NetSpec.TryCreate(tap, mac, out net, out problem)) throw new ConfigFileException(file, at, problem);
+        return net;
     }
 
     private static string String(string file, string at, JsonElement e) =>
@@ -165,14 +168,4 @@ public sealed class VmConfigFile
 
     private static int Int(string file, string at, JsonElement e) =>
         e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) ? v : throw new ConfigFileException(file, at, "must be an integer");
-}
-
-/// <summary>A config file that cannot be read or used; names the file and the JSON path.</summary>
-public sealed class ConfigFileException : Exception
-{
-    public ConfigFileException(string file, string? jsonPath, string problem, bool missing = false)
-        : base(jsonPath is null ? $"config {file} {problem}" : $"config {file}: {jsonPath} {problem}") => Missing = missing;
-
-    /// <summary>The file itself is missing or unreadable (exit 66) rather than malformed (exit 65).</summary>
-    public bool Missing { get; }
 }

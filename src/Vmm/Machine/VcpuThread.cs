@@ -1,17 +1,18 @@
 using System.Runtime.InteropServices;
-using System.Text;
-using Csvmm.Kvm;
 using Csvmm.Host.Native;
+using Csvmm.Kvm;
 using Serilog;
 
 namespace Csvmm.Vmm.Machine;
 
 /// <summary>
-/// One vCPU's thread: KVM_RUN in a loop, PIO/MMIO exits dispatched to the buses, every other exit
-/// turned into a stop reason. Kicked out of KVM_RUN with immediate_exit + SIGUSR1 (the .NET
-/// runtime owns SIGRTMIN; REFERENCE 1.13).
+/// One vCPU's thread: KVM_RUN in a loop, each exit handed to the <see cref="VcpuExitHandler"/>, a
+/// stop reason ending the run. Kicked out of KVM_RUN with kvm_run.immediate_exit plus SIGUSR1 to
+/// the thread (the .NET runtime owns SIGRTMIN; a signalled KVM_RUN returns EINTR, see
+/// Documentation/virt/kvm/api.rst "immediate_exit"). It can also be parked outside KVM_RUN (pause)
+/// and resumed.
 /// </summary>
-internal sealed class VcpuThread : IDisposable
+public sealed class VcpuThread : IDisposable
 {
     public const int KickSignal = 10; // SIGUSR1
 
@@ -20,154 +21,117 @@ internal sealed class VcpuThread : IDisposable
     private static readonly PosixSignalRegistration KickRegistration =
         PosixSignalRegistration.Create((PosixSignal)KickSignal, ctx => ctx.Cancel = true);
 
-    private readonly VirtualMachine _machine;
-    private readonly KvmVcpu _vcpu;
+    private readonly IVcpu _vcpu;
+    private readonly VcpuExitHandler _handler;
+    private readonly IVcpuHost _host;
     private readonly ILogger _log;
     private readonly Thread _thread;
+    private readonly ManualResetEventSlim _resume = new(true);
+    private readonly ManualResetEventSlim _parked = new(false);
     private volatile int _tid;
+    private volatile bool _pauseRequested;
+    private volatile bool _exited;
 
-    public VcpuThread(VirtualMachine machine, KvmVcpu vcpu, ILogger log)
+    public VcpuThread(IVcpu vcpu, VcpuExitHandler handler, IVcpuHost host, ILogger? log = null)
     {
         GC.KeepAlive(KickRegistration);
-        _machine = machine;
         _vcpu = vcpu;
-        _log = log;
+        _handler = handler;
+        _host = host;
+        _log = log ?? Serilog.Core.Logger.None;
         _thread = new Thread(Loop) { Name = $"vcpu{vcpu.Id}", IsBackground = true };
     }
 
     public int Id => _vcpu.Id;
 
+    public IVcpu Vcpu => _vcpu;
+
     public ExitCounters Exits { get; } = new();
+
+    /// <summary>The thread has left its loop for good: it will never enter KVM_RUN again.</summary>
+    public bool Exited => _exited || _thread.ThreadState.HasFlag(ThreadState.Unstarted);
 
     public void Start() => _thread.Start();
 
-    public bool Join(TimeSpan timeout) => !_thread.IsAlive || _thread.Join(timeout);
+    /// <summary>Waits for the thread to end; true when it has (or never started).</summary>
+    public bool Join(TimeSpan timeout) => _thread.ThreadState.HasFlag(ThreadState.Unstarted) || _thread.Join(timeout);
 
     /// <summary>Makes the vCPU leave KVM_RUN whichever side of the ioctl entry it is on.</summary>
     public void Kick()
     {
-        _vcpu.Run.ImmediateExit = true;
+        _vcpu.SetImmediateExit(true);
         int tid = _tid;
         if (tid != 0 && _thread.IsAlive) Posix.SignalThread(tid, KickSignal);
+    }
+
+    /// <summary>Asks the thread to park outside KVM_RUN; <see cref="WaitParked"/> tells when it has.</summary>
+    public void RequestPause()
+    {
+        _resume.Reset();
+        _pauseRequested = true;
+        Kick();
+    }
+
+    public bool WaitParked(TimeSpan timeout) => _parked.Wait(timeout) || _exited;
+
+    public void Resume()
+    {
+        _pauseRequested = false;
+        _parked.Reset();
+        _resume.Set();
     }
 
     private void Loop()
     {
         _tid = Posix.CurrentThreadId();
-        var run = _vcpu.Run;
         try
         {
-            if (_vcpu.Id == 0) _machine.OnFirstRun();
-            while (!_machine.Stopping)
+            if (_vcpu.Id == 0) _host.OnFirstRun();
+            while (!_host.Stopping)
             {
-                if (!_vcpu.RunOnce())
+                var exit = _vcpu.Run();
+                if (exit.Interrupted)
                 {
                     Exits.Count(KvmExitReason.Intr);
                     // Clear before re-checking Stopping: a kick sets Stopping first, so it is seen.
-                    run.ImmediateExit = false;
+                    _vcpu.SetImmediateExit(false);
+                    if (_pauseRequested) Park();
                     continue;
                 }
-                var reason = run.ExitReason;
-                Exits.Count(reason);
-                switch (reason)
+                Exits.Count(exit.Reason);
+                if (_handler.Handle(exit, _vcpu) is { } stop)
                 {
-                    case KvmExitReason.Io:
-                        HandleIo(run);
-                        break;
-                    case KvmExitReason.Mmio:
-                        if (run.MmioIsWrite) _machine.MmioBus.Write(run.MmioPhysAddr, run.MmioData);
-                        else _machine.MmioBus.Read(run.MmioPhysAddr, run.MmioData);
-                        break;
-                    case KvmExitReason.Intr:
-                        break;
-                    case KvmExitReason.Hlt:
-                        _machine.RequestStop(new StopReason(StopKind.GuestReset, Detail: $"vCPU {Id} halted"));
-                        return;
-                    case KvmExitReason.Shutdown:
-                        _machine.RequestStop(new StopReason(StopKind.TripleFault,
-                            Detail: $"vCPU {Id}: triple fault (KVM_EXIT_SHUTDOWN) at {Rip()}"));
-                        return;
-                    case KvmExitReason.SystemEvent:
-                        _machine.RequestStop(SystemEvent(run.SystemEventType));
-                        return;
-                    case KvmExitReason.InternalError:
-                        _machine.RequestStop(new StopReason(StopKind.EmulationFailure, Detail: DescribeInternalError(run)));
-                        return;
-                    case KvmExitReason.FailEntry:
-                        _machine.RequestStop(new StopReason(StopKind.FailEntry,
-                            Detail: $"vCPU {Id}: VM entry failed, hardware reason 0x{run.FailEntryReason:x} at {Rip()}"));
-                        return;
-                    default:
-                        _machine.RequestStop(new StopReason(StopKind.UnknownExit,
-                            Detail: $"vCPU {Id}: unexpected exit {reason} ({(uint)reason}), hardware reason 0x{run.HardwareExitReason:x}"));
-                        return;
+                    _host.RequestStop(stop);
+                    return;
                 }
             }
             // Where a stopped guest was is the first question about a hang (see --timeout).
-            _log.Debug("vCPU {Id} stopped at {Rip}", Id, Rip());
+            _log.Debug("vCPU {Id} stopped at {Rip}", Id, VcpuExitHandler.Rip(_vcpu));
         }
         catch (Exception e)
         {
             _log.Debug(e, "vCPU {Id} failed", Id);
-            _machine.RequestStop(new StopReason(StopKind.VmmError, Detail: $"vCPU {Id}: {e.Message}"));
+            _host.RequestStop(new StopReason(StopKind.VmmError, Detail: $"vCPU {Id}: {e.Message}"));
+        }
+        finally
+        {
+            _exited = true;
+            _parked.Set();
         }
     }
 
-    private void HandleIo(KvmRunPage run)
+    private void Park()
     {
-        var data = run.IoData;
-        int size = run.IoSize;
-        ushort port = run.IoPort;
-        // rep ins/outs arrive as count items of size bytes, all for the same port.
-        for (int off = 0; off + size <= data.Length; off += size)
-        {
-            var item = data.Slice(off, size);
-            if (run.IoIsOut) _machine.PioBus.Write(port, item);
-            else _machine.PioBus.Read(port, item);
-        }
+        _parked.Set();
+        while (_pauseRequested && !_host.Stopping)
+            _resume.Wait(TimeSpan.FromMilliseconds(100));
+        _parked.Reset();
     }
 
-    private StopReason SystemEvent(uint type) => type switch
+    public void Dispose()
     {
-        2 => new StopReason(StopKind.GuestReset, Detail: $"vCPU {Id}: guest requested a reset"),
-        3 => new StopReason(StopKind.GuestPanic, Detail: $"vCPU {Id}: guest crash event"),
-        _ => new StopReason(StopKind.SystemEvent, Detail: $"vCPU {Id}: guest system event {type} (shutdown)"),
-    };
-
-    private string Rip()
-    {
-        try { return $"RIP 0x{_vcpu.GetRegs().Rip:x}"; }
-        catch (KvmException) { return "RIP unknown"; }
+        _vcpu.Dispose();
+        _resume.Dispose();
+        _parked.Dispose();
     }
-
-    /// <summary>
-    /// KVM_EXIT_INTERNAL_ERROR with RIP and, for an emulation failure, the instruction bytes KVM
-    /// fetched (struct emulation_failure in include/uapi/linux/kvm.h: flags, insn_size, insn_bytes).
-    /// This is how every unemulated instruction on a nested host gets found.
-    /// </summary>
-    private string DescribeInternalError(KvmRunPage run)
-    {
-        var sb = new StringBuilder();
-        uint sub = run.InternalSuberror;
-        string kind = sub switch { 1 => "emulation failure", 2 => "exception during exception delivery", 3 => "event delivery failure", _ => $"suberror {sub}" };
-        sb.Append($"vCPU {Id}: KVM internal error ({kind}) at {Rip()}");
-        var insn = run.EmulationInstructionBytes;
-        if (!insn.IsEmpty)
-        {
-            sb.Append(", instruction bytes:");
-            foreach (byte b in insn) sb.Append($" {b:x2}");
-        }
-        else if (sub == KvmRunPage.InternalErrorEmulation)
-        {
-            sb.Append(", instruction bytes not available");
-        }
-        else if (run.InternalData.Length > 0)
-        {
-            sb.Append(", data:");
-            foreach (var d in run.InternalData) sb.Append($" 0x{d:x}");
-        }
-        return sb.ToString();
-    }
-
-    public void Dispose() => _vcpu.Dispose();
 }

@@ -27,6 +27,19 @@ public sealed class FakeVirtioDevice : IVirtioDevice
     public IReadOnlyList<Virtqueue>? Queues { get; private set; }
     public IVirtioInterrupt? Interrupt { get; private set; }
 
+    /// <summary>Fds the device thread should watch for this device; <see cref="OnEvent"/> answers with <see cref="EventQueue"/>.</summary>
+    public IReadOnlyList<DeviceEventSource> EventSources { get; set; } = [];
+
+    public int EventQueue { get; set; } = -1;
+
+    public List<(int Source, uint Events)> Events { get; } = [];
+
+    public int OnEvent(int source, uint events)
+    {
+        lock (Events) Events.Add((source, events));
+        return EventQueue;
+    }
+
     /// <summary>Runs inside ProcessQueue.</summary>
     public Action<int>? OnProcess { get; set; }
 
@@ -53,9 +66,13 @@ public sealed class FakeVirtioDevice : IVirtioDevice
         Queues = null;
     }
 
-    public void ProcessQueue(int queueIndex)
+    /// <summary>What ProcessQueue answers: true = "budget spent, call me again".</summary>
+    public Func<int, bool>? MoreWork { get; set; }
+
+    public bool ProcessQueue(int queueIndex)
     {
-        Processed.Add(queueIndex);
+        lock (Processed) Processed.Add(queueIndex);
         OnProcess?.Invoke(queueIndex);
+        return MoreWork?.Invoke(queueIndex) ?? false;
     }
 }

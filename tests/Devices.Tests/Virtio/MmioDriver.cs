@@ -1,6 +1,7 @@
 using Xunit;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Mmio;
 
 namespace Csvmm.Devices.Tests.Virtio;
 

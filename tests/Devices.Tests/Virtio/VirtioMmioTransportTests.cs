@@ -1,4 +1,5 @@
 using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Mmio;
 using Xunit;
 using static Csvmm.Devices.Tests.Virtio.MmioDriver;
 
@@ -53,11 +54,11 @@ public sealed class VirtioMmioTransportTests : IDisposable
     public void Runtime_accesses_count_only_once_driver_ok_is_set()
     {
         _t.BringUp(_ring, Features);
-        Assert.Equal(0, _t.RuntimeAccesses); // probing and the DRIVER_OK write itself
+        Assert.Equal(0, _t.Counters.RuntimeMmioExits.Value); // probing and the DRIVER_OK write itself
         _t.Read32(InterruptStatus);
         _t.Write32(InterruptAck, 1);
         _t.Read32(Config);
-        Assert.Equal(3, _t.RuntimeAccesses);
+        Assert.Equal(3, _t.Counters.RuntimeMmioExits.Value);
     }
 
     [Fact]
@@ -89,8 +90,8 @@ public sealed class VirtioMmioTransportTests : IDisposable
         _t.Write32(QueueSel, 0);
         _t.Write32(QueueNum, 4);
         _t.Write32(QueueDescLow, 0x1000);
-        Assert.Equal(16, _t.Queues[0].Size);
-        Assert.Equal(0UL, _t.Queues[0].DescTableAddress);
+        Assert.Equal(16, _t.Core.QueueSize(0));
+        Assert.Equal(0UL, _t.Core.QueueAddress(0, QueueArea.DescriptorTable));
     }
 
     [Fact]
@@ -101,8 +102,8 @@ public sealed class VirtioMmioTransportTests : IDisposable
         _t.Write32(QueueNum, 4);
         _t.Write32(QueueDescLow, 0x5000);
         _t.Write32(QueueReady, 1);
-        Assert.Equal(8, _t.Queues[1].Size);
-        Assert.Equal(0UL, _t.Queues[1].DescTableAddress);
+        Assert.Equal(8, _t.Core.QueueSize(1));
+        Assert.Equal(0UL, _t.Core.QueueAddress(1, QueueArea.DescriptorTable));
         Assert.Equal(0u, _t.Read32(QueueReady));
     }
 
@@ -113,8 +114,8 @@ public sealed class VirtioMmioTransportTests : IDisposable
         _t.SetupQueue(0, 8, 0x1000, 0x2000, 0x3000);
         _t.Write32(QueueNum, 4);
         _t.Write32(QueueDescLow, 0x9000);
-        Assert.Equal(8, _t.Queues[0].Size);
-        Assert.Equal(0x1000UL, _t.Queues[0].DescTableAddress);
+        Assert.Equal(8, _t.Core.QueueSize(0));
+        Assert.Equal(0x1000UL, _t.Core.QueueAddress(0, QueueArea.DescriptorTable));
     }
 
     [Fact]
@@ -142,8 +143,8 @@ public sealed class VirtioMmioTransportTests : IDisposable
         Assert.Equal(0u, _t.Read32(InterruptStatus));
         Assert.Equal(resetsBefore + 1, _device.Resets);
         Assert.False(_t.IsActivated);
-        Assert.False(_t.Queues[0].IsActive);
-        Assert.False(_t.Queues[0].Ready);
+        Assert.Empty(_t.Queues);
+        Assert.False(_t.Core.QueueReady(0));
         Assert.Equal(0UL, _t.NegotiatedFeatures);
         _t.Write32(QueueSel, 0);
         Assert.Equal(0u, _t.Read32(QueueReady));
@@ -190,7 +191,7 @@ public sealed class VirtioMmioTransportTests : IDisposable
         _device.Interrupt!.NotifyUsed(0);
         Assert.Equal(1u, _t.Read32(InterruptStatus));
         Assert.Equal(1, _irq.Count);
-        Assert.Equal(1, _t.Queues[0].Counters.Interrupts);
+        Assert.Equal(1, _t.Queues[0].Counters.Interrupts.Value);
     }
 
     [Fact]
@@ -223,7 +224,7 @@ public sealed class VirtioMmioTransportTests : IDisposable
         Assert.Equal(0UL, _t.QueueEvent(0).Drain());
         Assert.Equal(1UL, _t.QueueEvent(1).Drain());
         _t.Write32(QueueNotify, 7); // no such queue: ignored
-        Assert.Equal(1, _t.InvalidAccesses);
+        Assert.Equal(1, _t.Counters.InvalidRegisterAccesses.Value);
     }
 
     [Fact]
@@ -237,7 +238,7 @@ public sealed class VirtioMmioTransportTests : IDisposable
         Assert.Equal(new byte[4], four.ToArray());
         _t.Write(Status, new byte[] { 1 });
         Assert.Equal(0u, _t.Read32(Status));
-        Assert.Equal(3, _t.InvalidAccesses);
+        Assert.Equal(3, _t.Counters.InvalidRegisterAccesses.Value);
     }
 
     [Fact]

@@ -226,7 +226,7 @@ public class VirtqueueTests
         Assert.Equal(ChainError.NextOutOfRange, chain.Error);
         Assert.Equal(0, chain.Head);
         Assert.False(q.IsBroken);
-        Assert.Equal(1, q.Counters.BadChains);
+        Assert.Equal(1, q.Counters.BadChains.Value);
     }
 
     [Fact]
@@ -237,7 +237,7 @@ public class VirtqueueTests
         var (result, _, q) = PopOne(r);
         Assert.Equal(PopResult.RingCorrupt, result);
         Assert.True(q.IsBroken);
-        Assert.Equal(1, q.Counters.RingErrors);
+        Assert.Equal(1, q.Counters.RingErrors.Value);
     }
 
     [Fact]

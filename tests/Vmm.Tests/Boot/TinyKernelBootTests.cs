@@ -30,6 +30,19 @@ public sealed class TinyKernelBootTests
         Assert.Equal("bye\n", r.Stdout);
     }
 
+    /// <summary>
+    /// Guest statuses are 0-63; a guest that reports one of csvmm's own codes (124 = timeout)
+    /// gets 79 and a line saying so, so a script can trust that 124 means the timeout fired.
+    /// </summary>
+    [KvmFact]
+    public void Guest_status_in_csvmms_own_range_is_refused_with_79()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenExit("", 124), "exit124");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
+        Assert.Equal(79, r.ExitCode);
+        Assert.Contains("the guest reported status 124; guest statuses must be 0-63", r.Stderr);
+    }
+
     [KvmFact]
     public void Serial_input_reaches_the_guest_and_its_echo_comes_back()
     {

@@ -1,3 +1,4 @@
+using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Boot;
 using Csvmm.Vmm.Cli;
 using Xunit;

@@ -1,3 +1,4 @@
+using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Cli;
 using Xunit;
 
@@ -23,7 +24,7 @@ public sealed class ConfigFileTests
         Assert.Equal("bzImage", c.Kernel);
         Assert.Equal(512, c.Memory);
         Assert.Equal(2, c.Cpus);
-        Assert.Equal(["root.img", "data.raw,ro,id=data"], c.Disks);
+        Assert.Equal([new DiskConfig("root.img"), new DiskConfig("data.raw", ReadOnly: true, Id: "data")], c.Disks);
         Assert.Equal(120, c.Timeout);
         Assert.Equal("file:boot.log", c.Console);
     }
@@ -33,10 +34,10 @@ public sealed class ConfigFileTests
     {
         string path = Write("""{ "kernel": "a", "memory": 512, "cpus": 1, "disks": ["x.img"] }""");
         var run = CliApp.Resolve(new RunOptions { Config = path, Memory = 128, Disks = ["y.img,ro"] });
-        Assert.Equal("a", run.Config.KernelPath);
-        Assert.Equal(128, run.Config.MemoryMiB);
-        Assert.Equal("y.img", run.Config.Disks.Single().Path);
-        Assert.True(run.Config.Disks.Single().ReadOnly);
+        Assert.Equal("a", run.KernelPath);
+        Assert.Equal(128, run.MemoryMiB);
+        Assert.Equal("y.img", run.Disks.Single().Path);
+        Assert.True(run.Disks.Single().ReadOnly);
     }
 
     [Theory]

@@ -1,15 +1,16 @@
 using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using System.Text;
-using Csvmm.Kvm;
 using Csvmm.Host.Native;
+using Csvmm.Devices.Logging;
 using Serilog;
+using Serilog.Events;
 using static Csvmm.Devices.Virtio.Block.BlockProtocol;
 
 namespace Csvmm.Devices.Virtio.Block;
 
 /// <summary>
-/// virtio-blk (device ID 2) over an <see cref="IBlockBackend"/> (an image file: <see cref="BlockBackend"/>), one request queue (REFERENCE 5).
+/// virtio-blk (device ID 2) over an <see cref="IBlockBackend"/> (an image file: <see cref="BlockBackend"/>), one request queue (virtio 1.2 §5.2).
 /// Requests use any descriptor layout (VERSION_1): the 16-byte header is the start of the readable
 /// bytes, the status the last writable byte, data lies in between. Data moves with preadv/pwritev
 /// straight into/out of guest memory through a preallocated iovec array; nothing is allocated per
@@ -23,7 +24,7 @@ namespace Csvmm.Devices.Virtio.Block;
 /// stale OK, so the queue stops and the device asks for a reset (DEVICE_NEEDS_RESET).
 /// </para>
 /// </summary>
-public sealed class BlockDevice : IVirtioDevice
+public sealed class BlockDevice : IVirtioDevice, IDurableDevice
 {
     public const ushort QueueSize = 256;
 
@@ -37,7 +38,8 @@ public sealed class BlockDevice : IVirtioDevice
 
     private readonly IBlockBackend _backend;
     private readonly ILogger _log;
-    private readonly byte[] _config = new byte[ConfigSize];
+    private readonly GuestLog _guestLog;
+    private readonly ConfigSpace _config = new(ConfigSize);
     private readonly byte[] _id = new byte[IdSize];
     private readonly DescriptorChain _chain = new(QueueSize);
     private readonly IoVec[] _iov = new IoVec[QueueSize];
@@ -56,6 +58,7 @@ public sealed class BlockDevice : IVirtioDevice
     {
         _backend = backend;
         _log = log ?? Serilog.Core.Logger.None;
+        _guestLog = new GuestLog(_log, $"virtio-blk {backend.Path}");
         serial ??= $"{backend.Device:x}-{backend.Inode:x}";
         int n = Encoding.ASCII.GetBytes(serial.AsSpan(0, Math.Min(serial.Length, IdSize)), _id);
         _id.AsSpan(n).Clear();
@@ -64,7 +67,7 @@ public sealed class BlockDevice : IVirtioDevice
             | FeatureFlush | FeatureBlkSize | FeatureSegMax
             | (backend.ReadOnly ? FeatureRo : FeatureDiscard | FeatureWriteZeroes);
 
-        var c = _config.AsSpan();
+        var c = _config.Bytes;
         BinaryPrimitives.WriteUInt64LittleEndian(c[ConfigCapacity..], backend.CapacitySectors);
         BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigSegMax..], SegMax);
         BinaryPrimitives.WriteUInt32LittleEndian(c[ConfigBlkSize..], BlockBackend.SectorSize);
@@ -92,18 +95,12 @@ public sealed class BlockDevice : IVirtioDevice
     /// <summary>The GET_ID serial as sent to the guest (20 bytes, NUL-padded).</summary>
     public ReadOnlySpan<byte> Serial => _id;
 
-    public void ReadConfig(ulong offset, Span<byte> data)
-    {
-        data.Clear();
-        if (offset >= (ulong)_config.Length) return;
-        var src = _config.AsSpan((int)offset);
-        src[..Math.Min(src.Length, data.Length)].CopyTo(data);
-    }
+    public void ReadConfig(ulong offset, Span<byte> data) => _config.Read(offset, data);
 
     public void WriteConfig(ulong offset, ReadOnlySpan<byte> data)
     {
         // Nothing writable without CONFIG_WCE, which is not offered.
-        _log.Debug("virtio-blk: ignored config write at offset {Offset}", offset);
+        _guestLog.Debug("virtio-blk: ignored config write at offset {Offset}", offset);
     }
 
     public void Activate(GuestMemory memory, IReadOnlyList<Virtqueue> queues, ulong negotiatedFeatures, IVirtioInterrupt interrupt)
@@ -124,40 +121,39 @@ public sealed class BlockDevice : IVirtioDevice
         _flushNegotiated = false;
     }
 
-    public void ProcessQueue(int queueIndex)
+    public bool ProcessQueue(int queueIndex)
     {
         var q = _queue;
-        if (q is null || queueIndex != 0 || !q.IsActive) return;
-        bool used = false;
-        while (true)
-        {
-            PopResult r;
-            while ((r = q.TryPopChain(_chain)) != PopResult.Empty)
-            {
-                if (r == PopResult.RingCorrupt) goto done; // the transport sets DEVICE_NEEDS_RESET
-                if (!_chain.TryGetLastWritableByte(out ulong statusAddress))
-                {
-                    // Returning the head with len 0 would let the driver read whatever its status
-                    // byte held before — often OK from an earlier request — and take a failed write
-                    // for a good one. With no status byte to fail it, stop the queue instead: the
-                    // transport sets DEVICE_NEEDS_RESET and raises a config interrupt (virtio 1.2 §2.1.2).
-                    Interlocked.Increment(ref Counters.MissingStatus);
-                    q.MarkBroken($"virtio-blk: request at head {_chain.Head} has no device-writable status byte" +
-                        (_chain.Error == ChainError.None ? "" : $" ({_chain.Error})"));
-                    goto done;
-                }
-                // A refused chain whose status byte can be found fails with IOERR, len 1 (REFERENCE 4.7).
-                uint len = r == PopResult.Chain ? Handle(_chain, statusAddress) : Refuse(_chain, statusAddress);
-                q.AddUsed(_chain.Head, len);
-                used = true;
-            }
-            if (!q.EnableNotification()) break;
-        }
-    done:
-        if (used) _interrupt?.NotifyUsed(0);
+        if (q is null || queueIndex != 0 || !q.IsActive) return false;
+        var handler = new RequestHandler(this, q);
+        return QueueService.Drain(q, _chain, ref handler, _interrupt);
     }
 
-    /// <summary>Executes one request; returns used.len (REFERENCE 5.5).</summary>
+    private readonly struct RequestHandler(BlockDevice device, Virtqueue queue) : IChainHandler
+    {
+        public bool Handle(DescriptorChain chain, PopResult result, out uint usedLength)
+        {
+            usedLength = 0;
+            if (!chain.TryGetLastWritableByte(out ulong statusAddress))
+            {
+                // Returning the head with len 0 would let the driver read whatever its status
+                // byte held before — often OK from an earlier request — and take a failed write
+                // for a good one. With no status byte to fail it, stop the queue instead: the
+                // transport sets DEVICE_NEEDS_RESET and raises a config interrupt (virtio 1.2 §2.1.2).
+                device.Counters.MissingStatus.Increment();
+                queue.MarkBroken($"virtio-blk: request at head {chain.Head} has no device-writable status byte" +
+                    (chain.Error == ChainError.None ? "" : $" ({chain.Error})"));
+                return false;
+            }
+            // A refused chain whose status byte can be found fails with IOERR, len 1: the driver
+            // sees the failure instead of a stale status (virtio 1.2 §2.7.4.2 lets the device
+            // report the bytes it wrote).
+            usedLength = result == PopResult.Chain ? device.Handle(chain, statusAddress) : device.Refuse(chain, statusAddress);
+            return true;
+        }
+    }
+
+    /// <summary>Executes one request; returns used.len (virtio 1.2 §5.2.6).</summary>
     private uint Handle(DescriptorChain chain, ulong statusAddress)
     {
         ulong writableData = chain.WritableLength - 1;
@@ -169,7 +165,7 @@ public sealed class BlockDevice : IVirtioDevice
         else
         {
             var header = _scratch.AsSpan(0, HeaderSize);
-            CopyFromReadable(chain, 0, header);
+            chain.CopyFromReadable(_memory!, 0, header);
             uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
             ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
             ulong readableData = chain.ReadableLength - HeaderSize;
@@ -197,7 +193,9 @@ public sealed class BlockDevice : IVirtioDevice
 
     private void SetStatus(ulong statusAddress, byte status)
     {
-        if (status == StatusIoErr) Interlocked.Increment(ref Counters.IoErrors);
+        if (status == StatusIoErr) Counters.IoErrors.Increment();
+        // After a driver reset the request's buffers are the driver's again: leave them alone.
+        if (_queue is null || _queue.IsRevoked) return;
         // The address was checked against guest RAM when the chain was walked.
         if (_memory!.TryGetSpan(statusAddress, 1, out var s)) s[0] = status;
     }
@@ -205,31 +203,31 @@ public sealed class BlockDevice : IVirtioDevice
     private byte Read(DescriptorChain chain, ulong sector, ulong length, out uint written)
     {
         written = 0;
-        Interlocked.Increment(ref Counters.ReadRequests);
+        Counters.ReadRequests.Increment();
         if (!CheckRange(chain, sector, length)) return StatusIoErr;
-        int n = BuildIovecs(chain, writable: true, skip: 0, length);
+        int n = chain.GatherIovecs(_memory!, writable: true, skip: 0, length, _iov);
         long got = Transfer(write: false, n, (long)(sector * BlockBackend.SectorSize), length);
         if (got != (long)length) return HostError("read", sector, length, got);
-        Interlocked.Add(ref Counters.BytesRead, got);
+        Counters.BytesRead.Add(got);
         written = (uint)length;
         return StatusOk;
     }
 
     private byte Write(DescriptorChain chain, ulong sector, ulong length)
     {
-        Interlocked.Increment(ref Counters.WriteRequests);
+        Counters.WriteRequests.Increment();
         if (_backend.ReadOnly) return Invalid(chain, "write to a read-only disk");
         if (!CheckRange(chain, sector, length)) return StatusIoErr;
-        int n = BuildIovecs(chain, writable: false, skip: HeaderSize, length);
+        int n = chain.GatherIovecs(_memory!, writable: false, skip: HeaderSize, length, _iov);
         long put = Transfer(write: true, n, (long)(sector * BlockBackend.SectorSize), length);
         if (put != (long)length) return HostError("write", sector, length, put);
-        Interlocked.Add(ref Counters.BytesWritten, put);
+        Counters.BytesWritten.Add(put);
         return SyncUnlessFlushNegotiated();
     }
 
     private byte Flush()
     {
-        Interlocked.Increment(ref Counters.FlushRequests);
+        Counters.FlushRequests.Increment();
         int errno = SyncBackend();
         return errno == 0 ? StatusOk : HostError("flush", 0, 0, -errno);
     }
@@ -244,6 +242,7 @@ public sealed class BlockDevice : IVirtioDevice
     /// </summary>
     public int SyncBackend()
     {
+        if (_backend.ReadOnly) return 0;
         int failed = Volatile.Read(ref _syncFailure);
         if (failed != 0) return failed;
         int errno = _backend.Flush();
@@ -256,15 +255,17 @@ public sealed class BlockDevice : IVirtioDevice
         return errno;
     }
 
+    public string DurableTarget => _backend.Path;
+
     /// <summary>The errno of the first failed fdatasync of this disk (0 = none): sticky for its lifetime.</summary>
     public int SyncFailure => Volatile.Read(ref _syncFailure);
 
     private byte GetId(DescriptorChain chain, ulong length, out uint written)
     {
         written = 0;
-        Interlocked.Increment(ref Counters.GetIdRequests);
+        Counters.GetIdRequests.Increment();
         if (length < IdSize) return Invalid(chain, "GET_ID buffer shorter than 20 bytes");
-        CopyToWritable(chain, _id);
+        chain.CopyToWritable(_memory!, 0, _id);
         written = IdSize;
         return StatusOk;
     }
@@ -272,7 +273,7 @@ public sealed class BlockDevice : IVirtioDevice
     private byte DiscardOrZero(DescriptorChain chain, uint type, ulong length)
     {
         bool zero = type == TypeWriteZeroes;
-        Interlocked.Increment(ref zero ? ref Counters.WriteZeroesRequests : ref Counters.DiscardRequests);
+        (zero ? Counters.WriteZeroesRequests : Counters.DiscardRequests).Increment();
         if (_backend.ReadOnly) return Invalid(chain, "discard/write-zeroes on a read-only disk");
         if (length == 0 || length % DiscardSegmentSize != 0 || length / DiscardSegmentSize > MaxDiscardSegments)
             return Invalid(chain, "discard/write-zeroes data is not 1..32 16-byte segments");
@@ -281,7 +282,7 @@ public sealed class BlockDevice : IVirtioDevice
         // vCPU may rewrite the segments while the device works, and a second read would reach
         // fallocate or the zero-fill with an offset that was never checked.
         var segments = _segments.AsSpan(0, (int)length);
-        CopyFromReadable(chain, HeaderSize, segments);
+        chain.CopyFromReadable(_memory!, HeaderSize, segments);
         for (int off = 0; off < segments.Length; off += DiscardSegmentSize)
         {
             var seg = segments.Slice(off, DiscardSegmentSize);
@@ -291,7 +292,7 @@ public sealed class BlockDevice : IVirtioDevice
             // Unknown flags, or unmap on a discard, must be answered UNSUPP (virtio 1.2 §5.2.6.2).
             if ((flags & ~SegmentFlagUnmap) != 0 || (!zero && flags != 0))
             {
-                Interlocked.Increment(ref Counters.UnsupportedRequests);
+                Counters.UnsupportedRequests.Increment();
                 return StatusUnsupp;
             }
             if (count > MaxDiscardSectors || !CheckRange(chain, sector, (ulong)count * BlockBackend.SectorSize))
@@ -312,8 +313,8 @@ public sealed class BlockDevice : IVirtioDevice
 
     private byte Unsupported(uint type)
     {
-        Interlocked.Increment(ref Counters.UnsupportedRequests);
-        _log.Debug("virtio-blk: unsupported request type {Type}", type);
+        Counters.UnsupportedRequests.Increment();
+        _guestLog.Debug("virtio-blk: unsupported request type {Type}", type);
         return StatusUnsupp;
     }
 
@@ -344,19 +345,25 @@ public sealed class BlockDevice : IVirtioDevice
 
     private byte Invalid(DescriptorChain chain, string why)
     {
-        _log.Debug("virtio-blk: request {Head} refused: {Why}", chain.Head, why);
+        _guestLog.Debug("virtio-blk: request {Head} refused: {Why}", chain.Head, why);
         return StatusIoErr;
     }
 
     private byte HostError(string op, ulong sector, ulong length, long result)
     {
-        Interlocked.Increment(ref Counters.HostErrors);
+        Counters.HostErrors.Increment();
+        const string failed = "virtio-blk: {Op} of {Length} bytes at sector {Sector} of {Path} failed: {Error}";
+        const string shortTransfer = "virtio-blk: short {Op} at sector {Sector} of {Path}: {Done} of {Length} bytes";
         if (result < 0)
-            _log.Warning("virtio-blk: {Op} of {Length} bytes at sector {Sector} of {Path} failed: {Error}",
-                op, length, sector, _backend.Path, FileIo.Describe((int)-result));
-        else
-            _log.Warning("virtio-blk: short {Op} at sector {Sector} of {Path}: {Done} of {Length} bytes",
-                op, sector, _backend.Path, result, length);
+        {
+            if (_guestLog.Allow(LogEventLevel.Warning, failed))
+                _log.Warning(failed,
+                    op, length, sector, _backend.Path, FileIo.Describe((int)-result));
+        }
+        else if (_guestLog.Allow(LogEventLevel.Warning, shortTransfer))
+        {
+            _log.Warning(shortTransfer, op, sector, _backend.Path, result, length);
+        }
         return StatusIoErr;
     }
 
@@ -388,64 +395,5 @@ public sealed class BlockDevice : IVirtioDevice
             }
         }
         return (long)done;
-    }
-
-    /// <summary>
-    /// Fills <see cref="_iov"/> with host addresses for <paramref name="length"/> bytes of the readable
-    /// (or writable) part, starting <paramref name="skip"/> bytes in. Segments were checked against
-    /// guest RAM when the chain was popped.
-    /// </summary>
-    private int BuildIovecs(DescriptorChain chain, bool writable, ulong skip, ulong length)
-    {
-        int count = 0;
-        var segments = chain.Segments;
-        int start = writable ? chain.ReadableCount : 0;
-        int end = writable ? chain.Count : chain.ReadableCount;
-        for (int i = start; i < end && length > 0; i++)
-        {
-            var s = segments[i];
-            if (skip >= s.Length)
-            {
-                skip -= s.Length;
-                continue;
-            }
-            ulong take = Math.Min(s.Length - skip, length);
-            if (!_memory!.TryTranslate(s.Address + skip, take, out nint host))
-                throw new InvalidOperationException("a validated descriptor left guest memory"); // unreachable
-            _iov[count++] = new IoVec { Base = host, Length = (nuint)take };
-            length -= take;
-            skip = 0;
-        }
-        return count;
-    }
-
-    private void CopyFromReadable(DescriptorChain chain, ulong offset, Span<byte> destination)
-    {
-        var segments = chain.Segments;
-        for (int i = 0; i < chain.ReadableCount && destination.Length > 0; i++)
-        {
-            var s = segments[i];
-            if (offset >= s.Length)
-            {
-                offset -= s.Length;
-                continue;
-            }
-            int take = (int)Math.Min(s.Length - offset, (ulong)destination.Length);
-            _memory!.GetSpan(s.Address + offset, take).CopyTo(destination);
-            destination = destination[take..];
-            offset = 0;
-        }
-    }
-
-    private void CopyToWritable(DescriptorChain chain, ReadOnlySpan<byte> source)
-    {
-        var segments = chain.Segments;
-        for (int i = chain.ReadableCount; i < chain.Count && source.Length > 0; i++)
-        {
-            var s = segments[i];
-            int take = (int)Math.Min(s.Length, (ulong)source.Length);
-            source[..take].CopyTo(_memory!.GetSpan(s.Address, take));
-            source = source[take..];
-        }
     }
 }

@@ -1,6 +1,6 @@
 namespace Csvmm.Devices.Virtio.Block;
 
-/// <summary>virtio-blk constants (virtio 1.2 §5.2; REFERENCE 5).</summary>
+/// <summary>virtio-blk constants (virtio 1.2 §5.2).</summary>
 public static class BlockProtocol
 {
     public const uint DeviceType = 2;

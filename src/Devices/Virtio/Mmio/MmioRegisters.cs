@@ -1,6 +1,6 @@
-namespace Csvmm.Devices.Virtio;
+namespace Csvmm.Devices.Virtio.Mmio;
 
-/// <summary>virtio-mmio version 2 register offsets (virtio 1.2 §4.2.2; REFERENCE 3.1).</summary>
+/// <summary>virtio-mmio version 2 register offsets (virtio 1.2 §4.2.2).</summary>
 internal static class MmioRegisters
 {
     public const ulong MagicValue = 0x000;
@@ -31,7 +31,4 @@ internal static class MmioRegisters
     public const uint Magic = 0x74726976; // "virt"
     public const uint VersionModern = 2;
     public const uint Vendor = 0x4D565343; // "CSVM"
-
-    public const uint InterruptUsedBuffer = 1;
-    public const uint InterruptConfigChange = 2;
 }

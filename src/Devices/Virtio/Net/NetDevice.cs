@@ -2,8 +2,9 @@ using Csvmm.Host.Events;
 using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Csvmm.Kvm;
 using Csvmm.Host.Native;
+using Csvmm.Devices.Logging;
+using Csvmm.Host.Events;
 using Serilog;
 using static Csvmm.Devices.Virtio.Net.NetProtocol;
 
@@ -11,16 +12,18 @@ namespace Csvmm.Devices.Virtio.Net;
 
 /// <summary>
 /// virtio-net (device ID 1) over an <see cref="INetBackend"/> (a TAP with IFF_VNET_HDR), one rx/tx
-/// pair, no control queue (REFERENCE 6). The 12-byte virtio-net header passes through unchanged both
+/// pair, no control queue (virtio 1.2 §5.1). The 12-byte virtio-net header passes through unchanged both
 /// ways (the TAP speaks the same header), except num_buffers, which the device sets on RX.
 /// <para>
 /// TX: each chain is one frame, written with one writev straight from guest memory and completed
 /// with used.len 0; one interrupt per batch. RX: the backend is read only while an RX chain is held
-/// (REFERENCE 6.6): a frame is read with readv into the chain's buffers plus a host overflow buffer,
+/// (virtio 1.2 §5.1.6.3): a frame is read with readv into the chain's buffers plus a host overflow buffer,
 /// so a frame that fits one chain is never copied; with MRG_RXBUF the overflow is scattered over as
 /// many further chains as needed. With no buffers the device stops reading the backend and waits for
 /// a kick on queue 0; a frame already read stays "deferred" until buffers arrive (Firecracker PR #293).
-/// The backend fd is watched edge-triggered (see <see cref="Register"/>), so nothing spins.
+/// The backend fd is watched edge-triggered on the device thread (<see cref="EventSources"/>), so
+/// nothing spins. Each call serves at most <see cref="QueueService.Budget"/> chains, so a frame
+/// flood on RX cannot starve TX (or the reverse).
 /// </para>
 /// Guest mistakes (readable RX buffers, writable TX buffers, headers shorter than 12 bytes, buffers
 /// outside RAM) complete that chain with len 0 and bump a counter; the device keeps working.
@@ -33,7 +36,9 @@ public sealed class NetDevice : IVirtioDevice
 
     private readonly INetBackend _backend;
     private readonly ILogger _log;
-    private readonly byte[] _config = new byte[ConfigSize];
+    private readonly GuestLog _guestLog;
+    private readonly ConfigSpace _config = new(ConfigSize);
+    private readonly DeviceEventSource[] _eventSources;
     private readonly DescriptorChain _txChain = new(QueueSize);
     private readonly DescriptorChain _rxChain = new(QueueSize);
     private readonly DescriptorChain _mergeChain = new(QueueSize);
@@ -75,10 +80,12 @@ public sealed class NetDevice : IVirtioDevice
             throw new ArgumentException($"MAC address {mac} is not a unicast address", nameof(mac));
         _backend = backend;
         _log = log ?? Serilog.Core.Logger.None;
+        _guestLog = new GuestLog(_log, $"virtio-net {mac}");
+        _eventSources = [new DeviceEventSource(backend.Fd, Epoll.In | Epoll.EdgeTriggered)];
         Mac = mac;
         _overflowAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_overflow, 0);
 
-        var c = _config.AsSpan();
+        var c = _config.Bytes;
         mac.CopyTo(c[ConfigMac..]);
         BinaryPrimitives.WriteUInt16LittleEndian(c[ConfigStatus..], StatusLinkUp);
         BinaryPrimitives.WriteUInt16LittleEndian(c[ConfigMtu..], DefaultMtu);
@@ -104,7 +111,7 @@ public sealed class NetDevice : IVirtioDevice
     public INetBackend Backend => _backend;
 
     /// <summary>
-    /// TUN_F_* flags for what the driver accepts on RX (REFERENCE 6.5): GUEST_CSUM → CSUM,
+    /// TUN_F_* flags for what the driver accepts on RX (virtio 1.2 §5.1.6.4): GUEST_CSUM → CSUM,
     /// GUEST_TSO4/6 → TSO4/6. TSO without checksum offload is refused by the TAP (EINVAL) and
     /// by the spec's feature dependencies, so it maps to nothing.
     /// </summary>
@@ -117,40 +124,28 @@ public sealed class NetDevice : IVirtioDevice
         return flags;
     }
 
-    /// <summary>
-    /// Watches the backend fd on the I/O thread (edge-triggered): each wake-up marks the backend
-    /// readable and runs the RX queue through the transport, which serialises it with kicks and resets.
-    /// </summary>
-    public void Register(VirtioEventLoop loop, VirtioMmioTransport transport)
+    /// <summary>The backend's fd, watched edge-triggered: each wake-up marks it readable and runs RX.</summary>
+    public IReadOnlyList<DeviceEventSource> EventSources => _eventSources;
+
+    public int OnEvent(int source, uint events)
     {
-        if (!ReferenceEquals(transport.Device, this))
-            throw new ArgumentException("the transport does not carry this device", nameof(transport));
-        loop.AddFd(_backend.Fd, Epoll.In | Epoll.EdgeTriggered, _ =>
-        {
-            OnBackendReadable();
-            transport.ProcessQueue(RxQueue);
-        });
+        OnBackendReadable();
+        return RxQueue;
     }
 
     /// <summary>The backend may have frames: the next RX processing reads it again.</summary>
     public void OnBackendReadable()
     {
-        Interlocked.Increment(ref Counters.BackendWakeups);
+        Counters.BackendWakeups.Increment();
         _backendReadable = true;
     }
 
-    public void ReadConfig(ulong offset, Span<byte> data)
-    {
-        data.Clear();
-        if (offset >= (ulong)_config.Length) return;
-        var src = _config.AsSpan((int)offset);
-        src[..Math.Min(src.Length, data.Length)].CopyTo(data);
-    }
+    public void ReadConfig(ulong offset, Span<byte> data) => _config.Read(offset, data);
 
     public void WriteConfig(ulong offset, ReadOnlySpan<byte> data)
     {
         // With VERSION_1 the driver cannot write the MAC (only legacy devices allow it).
-        _log.Debug("virtio-net: ignored config write at offset {Offset}", offset);
+        _guestLog.Debug("virtio-net: ignored config write at offset {Offset}", offset);
     }
 
     public void Activate(GuestMemory memory, IReadOnlyList<Virtqueue> queues, ulong negotiatedFeatures, IVirtioInterrupt interrupt)
@@ -176,13 +171,13 @@ public sealed class NetDevice : IVirtioDevice
         _interrupt = interrupt;
         _mergeable = (negotiatedFeatures & FeatureMrgRxbuf) != 0;
         ClearRxState();
-        // Frames may have queued in the TAP before the driver came up (REFERENCE 6.6).
+        // Frames may have queued in the TAP before the driver came up.
         _backendReadable = true;
     }
 
     public void Reset()
     {
-        if (_deferred) Interlocked.Increment(ref Counters.RxDropsNoBuffer);
+        if (_deferred) Counters.RxDropsNoBuffer.Increment();
         ClearRxState();
         _memory = null;
         _rx = null;
@@ -198,35 +193,33 @@ public sealed class NetDevice : IVirtioDevice
         _frameLength = _frameDelivered = _firstChainBytes = _mergeCount = _mergeSegments = 0;
     }
 
-    public void ProcessQueue(int queueIndex)
+    public bool ProcessQueue(int queueIndex) => queueIndex switch
     {
-        if (queueIndex == RxQueue) ProcessRx();
-        else if (queueIndex == TxQueue) ProcessTx();
-    }
+        RxQueue => ProcessRx(),
+        TxQueue => ProcessTx(),
+        _ => false,
+    };
 
     // ---- TX ----
 
-    private void ProcessTx()
+    private bool ProcessTx()
     {
         var q = _tx;
-        if (q is null || !q.IsActive) return;
-        bool used = false;
-        while (true)
+        if (q is null || !q.IsActive) return false;
+        var handler = new TxHandler(this);
+        return QueueService.Drain(q, _txChain, ref handler, _interrupt);
+    }
+
+    private readonly struct TxHandler(NetDevice device) : IChainHandler
+    {
+        public bool Handle(DescriptorChain chain, PopResult result, out uint usedLength)
         {
-            PopResult r;
-            while ((r = q.TryPopChain(_txChain)) != PopResult.Empty)
-            {
-                if (r == PopResult.RingCorrupt) goto done; // the transport sets DEVICE_NEEDS_RESET
-                if (r == PopResult.Chain) Transmit(_txChain);
-                else BadTxChain(_txChain, _txChain.Error.ToString());
-                // TX completes with len 0, and always: a full TX queue must never wait for RX (Firecracker #1436).
-                q.AddUsed(_txChain.Head, 0);
-                used = true;
-            }
-            if (!q.EnableNotification()) break;
+            if (result == PopResult.Chain) device.Transmit(chain);
+            else device.BadTxChain(chain, chain.Error.ToString());
+            // TX completes with len 0, and always: a full TX queue must never wait for RX (Firecracker #1436).
+            usedLength = 0;
+            return true;
         }
-    done:
-        if (used) _interrupt?.NotifyUsed(TxQueue);
     }
 
     private void Transmit(DescriptorChain chain)
@@ -243,48 +236,53 @@ public sealed class NetDevice : IVirtioDevice
         }
         if (chain.ReadableLength > HeaderSize + MaxFrameSize)
         {
-            Interlocked.Increment(ref Counters.TxDropsTooBig);
-            _log.Debug("virtio-net: dropped a {Length}-byte TX frame (larger than {Max})", chain.ReadableLength - HeaderSize, MaxFrameSize);
+            Counters.TxDropsTooBig.Increment();
+            _guestLog.Debug("virtio-net: dropped a {Length}-byte TX frame (larger than {Max})", chain.ReadableLength - HeaderSize, MaxFrameSize);
             return;
         }
 
-        int n = 0;
-        foreach (var s in chain.Segments[..chain.ReadableCount])
-            _iov[n++] = Iovec(s.Address, s.Length);
+        int n = chain.GatherIovecs(_memory!, writable: false, skip: 0, chain.ReadableLength, _iov);
         long put = _backend.Write(_iov.AsSpan(0, n));
         if (put != (long)chain.ReadableLength)
         {
-            long errors = Interlocked.Increment(ref Counters.TxBackendErrors);
+            long errors = Counters.TxBackendErrors.IncrementAndGet();
             if (errors == 1)
                 _log.Warning("virtio-net: TAP write of {Length} bytes failed: {Error} (further failures are only counted)",
                     chain.ReadableLength, put < 0 ? FileIo.Describe((int)-put) : $"short write of {put} bytes");
             return;
         }
-        Interlocked.Increment(ref Counters.TxFrames);
-        Interlocked.Add(ref Counters.TxBytes, put - HeaderSize);
+        Counters.TxFrames.Increment();
+        Counters.TxBytes.Add(put - HeaderSize);
     }
 
     private void BadTxChain(DescriptorChain chain, string why)
     {
-        Interlocked.Increment(ref Counters.TxBadChains);
-        _log.Debug("virtio-net: TX chain {Head} refused: {Why}", chain.Head, why);
+        Counters.TxBadChains.Increment();
+        _guestLog.Debug("virtio-net: TX chain {Head} refused: {Why}", chain.Head, why);
     }
 
     // ---- RX ----
 
-    private void ProcessRx()
+    private bool ProcessRx()
     {
         var q = _rx;
-        if (q is null || !q.IsActive) return;
+        if (q is null || !q.IsActive) return false;
         bool used = false;
+        bool more = false;
+        int frames = 0;
         while (true)
         {
+            if (frames++ >= QueueService.Budget)
+            {
+                more = true;
+                break;
+            }
             if (_deferred)
             {
                 var step = ContinueMerge(q, ref used);
                 if (step == RxStep.Progress) continue;
                 if (step == RxStep.Stop) break;
-                Interlocked.Increment(ref Counters.RxWaitsForBuffers);
+                Counters.RxWaitsForBuffers.Increment();
                 if (q.EnableNotification()) continue;
                 break;
             }
@@ -295,8 +293,8 @@ public sealed class NetDevice : IVirtioDevice
                 if (r == PopResult.RingCorrupt) break;
                 if (r == PopResult.Empty)
                 {
-                    // Stop reading the backend until queue 0 is kicked (REFERENCE 6.6): no busy loop.
-                    Interlocked.Increment(ref Counters.RxWaitsForBuffers);
+                    // Stop reading the backend until queue 0 is kicked: no busy loop.
+                    Counters.RxWaitsForBuffers.Increment();
                     if (q.EnableNotification()) continue;
                     break;
                 }
@@ -305,6 +303,7 @@ public sealed class NetDevice : IVirtioDevice
             if (!ReceiveFrame(q, ref used)) break;
         }
         if (used) _interrupt?.NotifyUsed(RxQueue);
+        return more;
     }
 
     private enum RxStep
@@ -331,8 +330,8 @@ public sealed class NetDevice : IVirtioDevice
                 : chain.WritableLength < HeaderSize ? "fewer than 12 writable bytes"
                 : null;
             if (why is null) return PopResult.Chain;
-            Interlocked.Increment(ref Counters.RxBadChains);
-            _log.Debug("virtio-net: RX chain {Head} refused: {Why}", chain.Head, why);
+            Counters.RxBadChains.Increment();
+            _guestLog.Debug("virtio-net: RX chain {Head} refused: {Why}", chain.Head, why);
             q.AddUsed(chain.Head, 0);
             used = true;
         }
@@ -345,9 +344,7 @@ public sealed class NetDevice : IVirtioDevice
     private bool ReceiveFrame(Virtqueue q, ref bool used)
     {
         var chain = _rxChain;
-        int n = 0;
-        foreach (var s in chain.Segments)
-            _iov[n++] = Iovec(s.Address, s.Length);
+        int n = chain.GatherIovecs(_memory!, writable: true, skip: 0, chain.WritableLength, _iov);
         _iov[n++] = new IoVec { Base = _overflowAddress, Length = (nuint)_overflow.Length };
 
         long got = _backend.Read(_iov.AsSpan(0, n));
@@ -359,14 +356,14 @@ public sealed class NetDevice : IVirtioDevice
         if (got < 0)
         {
             _backendReadable = false;
-            long errors = Interlocked.Increment(ref Counters.RxBackendErrors);
+            long errors = Counters.RxBackendErrors.IncrementAndGet();
             if (errors == 1)
                 _log.Warning("virtio-net: TAP read failed: {Error} (further failures are only counted)", FileIo.Describe((int)-got));
             return false;
         }
         if (got < HeaderSize)
         {
-            Interlocked.Increment(ref Counters.RxBackendErrors);
+            Counters.RxBackendErrors.Increment();
             return true;
         }
 
@@ -385,8 +382,8 @@ public sealed class NetDevice : IVirtioDevice
         if (!_mergeable || (ulong)got >= capacity + (ulong)_overflow.Length)
         {
             // Too big for the buffers the driver posts: drop it, return the chain empty.
-            Interlocked.Increment(ref Counters.RxDropsTooBig);
-            _log.Debug("virtio-net: dropped a {Length}-byte RX frame; the receive buffer holds {Capacity}", got - HeaderSize, capacity - HeaderSize);
+            Counters.RxDropsTooBig.Increment();
+            _guestLog.Debug("virtio-net: dropped a {Length}-byte RX frame; the receive buffer holds {Capacity}", got - HeaderSize, capacity - HeaderSize);
             _rxChainHeld = false;
             q.AddUsed(chain.Head, 0);
             used = true;
@@ -408,7 +405,7 @@ public sealed class NetDevice : IVirtioDevice
 
     /// <summary>
     /// Fills further chains with the deferred frame; publishes all of them together once the frame is
-    /// complete, with num_buffers in the first header (REFERENCE 6.4).
+    /// complete, with num_buffers in the first header (virtio 1.2 §5.1.6.4).
     /// </summary>
     private RxStep ContinueMerge(Virtqueue q, ref bool used)
     {
@@ -421,8 +418,8 @@ public sealed class NetDevice : IVirtioDevice
                 for (int i = 0; i < _mergeCount; i++) q.AddUsed(_mergeHeads[i], 0);
                 used = true;
                 _deferred = false;
-                Interlocked.Increment(ref Counters.RxDropsNoBuffer);
-                _log.Debug("virtio-net: dropped a {Length}-byte RX frame: the whole ring is too small", _frameLength - HeaderSize);
+                Counters.RxDropsNoBuffer.Increment();
+                _guestLog.Debug("virtio-net: dropped a {Length}-byte RX frame: the whole ring is too small", _frameLength - HeaderSize);
                 return RxStep.Progress;
             }
             var r = PopRxChain(q, _mergeChain, ref used);
@@ -430,7 +427,7 @@ public sealed class NetDevice : IVirtioDevice
             if (r == PopResult.Empty) return RxStep.NeedBuffers;
 
             int take = (int)Math.Min((ulong)(_frameLength - _frameDelivered), _mergeChain.WritableLength);
-            CopyToWritable(_mergeChain, _overflow.AsSpan(_frameDelivered - _firstChainBytes, take));
+            _mergeChain.CopyToWritable(_memory!, 0, _overflow.AsSpan(_frameDelivered - _firstChainBytes, take));
             _mergeHeads[_mergeCount] = _mergeChain.Head;
             _mergeLengths[_mergeCount] = (uint)take;
             _mergeCount++;
@@ -448,42 +445,14 @@ public sealed class NetDevice : IVirtioDevice
 
     private void CountRxFrame(long length)
     {
-        Interlocked.Increment(ref Counters.RxFrames);
-        Interlocked.Add(ref Counters.RxBytes, length - HeaderSize);
+        Counters.RxFrames.Increment();
+        Counters.RxBytes.Add(length - HeaderSize);
     }
 
     /// <summary>num_buffers is the device's to set: the TAP leaves those two bytes untouched.</summary>
     private void SetNumBuffers(DescriptorChain chain, ushort count)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(_numBuffers, count);
-        WriteWritable(chain, HeaderNumBuffers, _numBuffers);
-    }
-
-    private void WriteWritable(DescriptorChain chain, ulong offset, ReadOnlySpan<byte> source)
-    {
-        var segments = chain.Segments;
-        for (int i = chain.ReadableCount; i < chain.Count && source.Length > 0; i++)
-        {
-            var s = segments[i];
-            if (offset >= s.Length)
-            {
-                offset -= s.Length;
-                continue;
-            }
-            int take = (int)Math.Min(s.Length - offset, (ulong)source.Length);
-            source[..take].CopyTo(_memory!.GetSpan(s.Address + offset, take));
-            source = source[take..];
-            offset = 0;
-        }
-    }
-
-    private void CopyToWritable(DescriptorChain chain, ReadOnlySpan<byte> source) => WriteWritable(chain, 0, source);
-
-    /// <summary>Segments were checked against guest RAM when the chain was popped.</summary>
-    private IoVec Iovec(ulong address, uint length)
-    {
-        if (!_memory!.TryTranslate(address, length, out nint host))
-            throw new InvalidOperationException("a validated descriptor left guest memory"); // unreachable
-        return new IoVec { Base = host, Length = length };
+        chain.CopyToWritable(_memory!, HeaderNumBuffers, _numBuffers);
     }
 }

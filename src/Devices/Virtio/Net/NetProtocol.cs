@@ -1,6 +1,6 @@
 namespace Csvmm.Devices.Virtio.Net;
 
-/// <summary>virtio-net constants (virtio 1.2 §5.1; REFERENCE 6).</summary>
+/// <summary>virtio-net constants (virtio 1.2 §5.1).</summary>
 public static class NetProtocol
 {
     public const uint DeviceType = 1;
@@ -19,13 +19,13 @@ public static class NetProtocol
     public const ulong FeatureMrgRxbuf = 1UL << 15;
     public const ulong FeatureStatus = 1UL << 16;
 
-    /// <summary>struct virtio_net_hdr_v1: always 12 bytes with VERSION_1 (REFERENCE 6.4).</summary>
+    /// <summary>struct virtio_net_hdr_v1: always 12 bytes with VERSION_1 (virtio 1.2 §5.1.6).</summary>
     public const int HeaderSize = 12;
 
     /// <summary>Offset of num_buffers in the header: the device sets it on RX.</summary>
     public const int HeaderNumBuffers = 10;
 
-    // Configuration space (REFERENCE 6.2).
+    // Configuration space (virtio 1.2 §5.1.4).
     public const int ConfigMac = 0;
     public const int ConfigStatus = 6;
     public const int ConfigMaxVirtqueuePairs = 8;

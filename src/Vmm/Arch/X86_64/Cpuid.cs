@@ -3,7 +3,7 @@ using Csvmm.Kvm;
 namespace Csvmm.Vmm.Arch.X86_64;
 
 /// <summary>
-/// Normalises KVM_GET_SUPPORTED_CPUID for one vCPU (REFERENCE 1.9): APIC ids, the hypervisor bit,
+/// Normalises KVM_GET_SUPPORTED_CPUID for one vCPU (Documentation/virt/kvm/api.rst, KVM_GET_SUPPORTED_CPUID): APIC ids, the hypervisor bit,
 /// TSC-deadline, and a consistent topology (one thread per core, all cores in one package) in
 /// leaves 1, 4, 0xB/0x1F, 0x80000008 and 0x8000001E. KVM's own leaves 0x40000000/1 (kvm-clock) are kept.
 /// </summary>

@@ -7,7 +7,7 @@ public readonly record struct E820Entry(ulong Address, ulong Size, uint Type)
     public const uint Reserved = 2;
 
     /// <summary>
-    /// The map for a guest with <paramref name="memorySize"/> bytes (REFERENCE 2.6): RAM below the
+    /// The map for a guest with <paramref name="memorySize"/> bytes (Documentation/arch/x86/zero-page.rst, e820_table): RAM below the
     /// EBDA, the EBDA/legacy window reserved (the MP table lives there), RAM from 1 MiB to the hole,
     /// and the rest above 4 GiB. RAM never reaches into the MMIO hole.
     /// </summary>

@@ -4,7 +4,7 @@ using Csvmm.Kvm;
 namespace Csvmm.Vmm.Arch.X86_64;
 
 /// <summary>
-/// The boot GDT (REFERENCE 2.8): null, unused, __BOOT_CS 0x10 (64-bit code), __BOOT_DS 0x18 (data),
+/// The boot GDT (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol"): null, unused, __BOOT_CS 0x10 (64-bit code), __BOOT_DS 0x18 (data),
 /// and a TSS descriptor at 0x20 that only TR references. Also builds the matching kvm_segment values.
 /// </summary>
 public static class Gdt

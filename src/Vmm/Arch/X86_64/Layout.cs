@@ -45,7 +45,8 @@ public static class Layout
     /// <summary>virtio-mmio windows, one 4 KiB page per device.</summary>
     public const ulong VirtioMmioBase = 0xD0000000;
     public const ulong VirtioMmioWindowSize = 0x1000;
-    public const int MaxVirtioDevices = 64;
+    /// <summary>Room for this many windows before the IOAPIC at 0xFEC00000; the GSIs run out long before.</summary>
+    public const int VirtioMmioWindows = 64;
     public const ulong IoApicAddress = 0xFEC00000;
     public const ulong LapicAddress = 0xFEE00000;
     /// <summary>KVM's real-mode scratch pages (Intel): identity map, then the 3-page TSS.</summary>
@@ -63,6 +64,9 @@ public static class Layout
     /// <summary>IOAPIC pins; GSIs 5..23 are free for virtio devices (0-4, 8, 12 are legacy).</summary>
     public const uint IoApicPins = 24;
     public const uint FirstVirtioGsi = 5;
+
+    /// <summary>GSIs the PC platform already uses above <see cref="FirstVirtioGsi"/>: 8 (RTC) and 12 (PS/2 mouse).</summary>
+    public static bool IsLegacyGsi(uint gsi) => gsi is 8 or 12;
 
     /// <summary>The guest RAM regions for <paramref name="memorySize"/> bytes: split around the MMIO hole.</summary>
     public static (ulong GuestAddress, ulong Size)[] RamRegions(ulong memorySize)

@@ -4,7 +4,7 @@ using System.Text;
 namespace Csvmm.Vmm.Arch.X86_64;
 
 /// <summary>
-/// The Intel MultiProcessor Specification 1.4 table (REFERENCE 2.9) that tells a guest without ACPI
+/// The Intel MultiProcessor Specification 1.4 table (read by arch/x86/kernel/mpparse.c) that tells a guest without ACPI
 /// its CPUs, the IOAPIC and how ISA IRQs are wired: a floating pointer, then the configuration table
 /// with processor, bus, IOAPIC, I/O-interrupt and local-interrupt entries, each group in that order.
 /// </summary>

@@ -2,7 +2,7 @@ using Csvmm.Kvm;
 
 namespace Csvmm.Vmm.Arch.X86_64;
 
-/// <summary>MSR values at boot (Firecracker's list, REFERENCE 1.10). Set after CPUID.</summary>
+/// <summary>MSR values at boot (the list Firecracker sets in arch/x86_64/msr.rs). Set after CPUID.</summary>
 public static class Msrs
 {
     public const uint SysenterCs = 0x174, SysenterEsp = 0x175, SysenterEip = 0x176;

@@ -6,15 +6,26 @@ public sealed class ResourceAllocator
     private int _nextWindow;
     private uint _nextGsi = Layout.FirstVirtioGsi;
 
-    /// <summary>The next device window and its interrupt; throws when the VM is out of either.</summary>
+    /// <summary>
+    /// How many virtio-mmio devices fit: each needs a window and an IOAPIC pin of its own (a
+    /// virtio_mmio.device= declaration names one GSI), and the pins run out first.
+    /// </summary>
+    public static int VirtioMmioCapacity { get; } = CountUsableGsis();
+
+    private static int CountUsableGsis()
+    {
+        int n = 0;
+        for (uint gsi = Layout.FirstVirtioGsi; gsi < Layout.IoApicPins; gsi++)
+            if (!Layout.IsLegacyGsi(gsi)) n++;
+        return Math.Min(n, Layout.VirtioMmioWindows);
+    }
+
+    /// <summary>The next device window and its interrupt. The config validator keeps callers within <see cref="VirtioMmioCapacity"/>.</summary>
     public (ulong MmioBase, uint Gsi) AllocateVirtio()
     {
-        if (_nextWindow >= Layout.MaxVirtioDevices)
-            throw new InvalidOperationException($"too many virtio devices (max {Layout.MaxVirtioDevices})");
-        // Skip GSIs the legacy PC platform owns: 8 (RTC) and 12 (PS/2 mouse).
-        while (_nextGsi is 8 or 12) _nextGsi++;
-        if (_nextGsi >= Layout.IoApicPins)
-            throw new InvalidOperationException($"out of interrupt lines: at most {Layout.IoApicPins - Layout.FirstVirtioGsi - 2} virtio devices");
+        while (Layout.IsLegacyGsi(_nextGsi)) _nextGsi++;
+        if (_nextWindow >= Layout.VirtioMmioWindows || _nextGsi >= Layout.IoApicPins)
+            throw new InvalidOperationException($"out of virtio-mmio resources after {_nextWindow} devices (the validator allows {VirtioMmioCapacity})");
         var result = (Layout.VirtioMmioAddress(_nextWindow), _nextGsi);
         _nextWindow++;
         _nextGsi++;

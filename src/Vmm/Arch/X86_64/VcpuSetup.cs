@@ -2,7 +2,8 @@ using Csvmm.Kvm;
 
 namespace Csvmm.Vmm.Arch.X86_64;
 
-/// <summary>Puts a vCPU into the state the Linux 64-bit boot protocol expects (REFERENCE 1.11, 2.8).</summary>
+/// <summary>Puts a vCPU into the state the Linux 64-bit boot protocol expects
+/// (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol": long mode, identity-mapped paging, RSI = boot_params).</summary>
 public static class VcpuSetup
 {
     private const ulong Cr0Pe = 1, Cr0Et = 1 << 4, Cr0Pg = 1UL << 31;
@@ -19,7 +20,7 @@ public static class VcpuSetup
 
     public static void Configure(KvmVcpu vcpu, ReadOnlySpan<KvmCpuidEntry2> cpuid, ulong entryPoint, ulong cr3)
     {
-        // CPUID first: newer KVMs hide CPUID-gated MSRs until it is set (REFERENCE pitfall 3).
+        // CPUID first: newer KVMs hide CPUID-gated MSRs until it is set (KVM_SET_MSRS is checked against the guest CPUID, arch/x86/kvm/x86.c).
         vcpu.SetCpuid(cpuid);
         vcpu.SetMsrs(Msrs.BootEntries());
 

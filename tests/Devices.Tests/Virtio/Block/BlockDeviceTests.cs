@@ -19,8 +19,8 @@ public class BlockDeviceTests
         Assert.Equal(StatusOk, status);
         Assert.Equal(1025u, len);
         Assert.Equal(h.FileBytes().AsSpan(3 * 512, 1024).ToArray(), h.Ring.Buffer.AsSpan((int)Data, 1024).ToArray());
-        Assert.Equal(1, h.Device.Counters.ReadRequests);
-        Assert.Equal(1024, h.Device.Counters.BytesRead);
+        Assert.Equal(1, h.Device.Counters.ReadRequests.Value);
+        Assert.Equal(1024, h.Device.Counters.BytesRead.Value);
         Assert.Equal(1, h.Irq.Count);
     }
 
@@ -33,7 +33,7 @@ public class BlockDeviceTests
         Assert.Equal(StatusOk, status);
         Assert.Equal(1u, len);
         Assert.Equal(data, h.FileBytes().AsSpan(10 * 512, 512).ToArray());
-        Assert.Equal(512, h.Device.Counters.BytesWritten);
+        Assert.Equal(512, h.Device.Counters.BytesWritten.Value);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public class BlockDeviceTests
     {
         using var h = new BlockHarness();
         Assert.Equal((StatusOk, 1u), h.Submit(TypeFlush, 0));
-        Assert.Equal(1, h.Device.Counters.FlushRequests);
+        Assert.Equal(1, h.Device.Counters.FlushRequests.Value);
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public class BlockDeviceTests
         var bytes = h.FileBytes();
         Assert.True(bytes.AsSpan(8 * 512, 16 * 512).IndexOfAnyExcept((byte)0) < 0);
         Assert.NotEqual(0, bytes[24 * 512 + 1]);
-        Assert.Equal(1, h.Device.Counters.DiscardRequests);
+        Assert.Equal(1, h.Device.Counters.DiscardRequests.Value);
     }
 
     [Fact]
@@ -211,7 +211,7 @@ public class BlockDeviceTests
         Assert.Equal(StatusIoErr, h.Submit(TypeWriteZeroes, 0, 16, Segment(0, 8, 0)).Status);
         Assert.Equal(before, h.FileBytes());
         Assert.Equal(StatusOk, h.Submit(TypeIn, 0, 512).Status);
-        Assert.Equal(3, h.Device.Counters.IoErrors);
+        Assert.Equal(3, h.Device.Counters.IoErrors.Value);
     }
 
     [Theory]
@@ -246,7 +246,7 @@ public class BlockDeviceTests
     {
         using var h = new BlockHarness();
         Assert.Equal((StatusUnsupp, 1u), h.Submit(99, 0));
-        Assert.Equal(1, h.Device.Counters.UnsupportedRequests);
+        Assert.Equal(1, h.Device.Counters.UnsupportedRequests.Value);
     }
 
     [Fact]
@@ -269,7 +269,7 @@ public class BlockDeviceTests
         h.Backend.ReplaceDescriptorForTesting(roFd!);
 
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeOut, 0, 512, new byte[512]));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
         Assert.Equal(0u, h.Transport.Status & VirtioStatus.DeviceNeedsReset);
         Assert.Equal(before, h.FileBytes());
 
@@ -300,7 +300,7 @@ public class BlockDeviceTests
         h.Submit(TypeFlush, 0);
         h.Submit(TypeFlush, 0);
         Assert.Equal(2, h.Ring.AvailEvent);
-        Assert.Equal(2, h.Queue.Counters.Chains);
+        Assert.Equal(2, h.Queue.Counters.Requests.Value);
     }
 
     [Fact]

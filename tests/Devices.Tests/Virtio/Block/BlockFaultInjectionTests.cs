@@ -36,9 +36,9 @@ public class BlockFaultInjectionTests
         var before = disk.Bytes.ToArray();
 
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeOut, 8, 512, Pattern(512, 1)));
-        Assert.Equal(1, h.Device.Counters.IoErrors);
-        Assert.Equal(1, h.Device.Counters.HostErrors);
-        Assert.Equal(0, h.Device.Counters.BytesWritten);
+        Assert.Equal(1, h.Device.Counters.IoErrors.Value);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
+        Assert.Equal(0, h.Device.Counters.BytesWritten.Value);
         Assert.Equal(before, disk.Bytes);
 
         disk.WriteError = 0;
@@ -51,8 +51,8 @@ public class BlockFaultInjectionTests
         var disk = new FaultyBlockBackend { ReadError = Errno.EIO };
         using var h = new BlockHarness(disk);
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeIn, 0, 2048));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
-        Assert.Equal(0, h.Device.Counters.BytesRead);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
+        Assert.Equal(0, h.Device.Counters.BytesRead.Value);
 
         disk.ReadError = 0;
         AssertStillServing(h, disk);
@@ -64,7 +64,7 @@ public class BlockFaultInjectionTests
         var disk = new FaultyBlockBackend { FlushError = Errno.EIO };
         using var h = new BlockHarness(disk);
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeFlush, 0));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
         Assert.Equal(Errno.EIO, h.Device.SyncFailure);
     }
 
@@ -96,7 +96,7 @@ public class BlockFaultInjectionTests
         var disk = new FaultyBlockBackend { FlushError = Errno.EIO };
         using var h = new BlockHarness(disk, features: VirtioFeatures.Version1);
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeOut, 0, 512, Pattern(512, 2)));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
     }
 
     [Theory]
@@ -110,7 +110,7 @@ public class BlockFaultInjectionTests
         segment[0] = 4;  // sector 4
         segment[8] = 2;  // 2 sectors
         Assert.Equal((StatusIoErr, 1u), h.Submit(type, 0, 16, segment));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
         disk.ZeroError = 0;
         AssertStillServing(h, disk);
     }
@@ -136,7 +136,7 @@ public class BlockFaultInjectionTests
         Assert.Equal((StatusOk, 1u), h.Run(head));
         Assert.Equal(payload, disk.Bytes.AsSpan(12 * 512, 3 * 512).ToArray());
         Assert.Equal((3 * 512 + maxBytesPerCall - 1) / maxBytesPerCall, disk.WriteCalls);
-        Assert.Equal(3 * 512, h.Device.Counters.BytesWritten);
+        Assert.Equal(3 * 512, h.Device.Counters.BytesWritten.Value);
     }
 
     [Fact]
@@ -157,8 +157,8 @@ public class BlockFaultInjectionTests
         var disk = new FaultyBlockBackend { SpaceLeft = 700, FullResult = fullResult };
         using var h = new BlockHarness(disk);
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeOut, 0, 1024, Pattern(1024, 9)));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
-        Assert.Equal(0, h.Device.Counters.BytesWritten);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
+        Assert.Equal(0, h.Device.Counters.BytesWritten.Value);
 
         disk.SpaceLeft = long.MaxValue;
         AssertStillServing(h, disk);
@@ -172,7 +172,7 @@ public class BlockFaultInjectionTests
         using var h = new BlockHarness(disk);
         disk.ReadableBytes = disk.Bytes.Length - 512;
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeIn, 2046, 1024));
-        Assert.Equal(1, h.Device.Counters.HostErrors);
+        Assert.Equal(1, h.Device.Counters.HostErrors.Value);
         Assert.Equal((StatusOk, 513u), h.Submit(TypeIn, 2046, 512));
     }
 
@@ -184,5 +184,29 @@ public class BlockFaultInjectionTests
         Assert.Equal((StatusIoErr, 1u), h.Submit(TypeOut, 0, 512, Pattern(512, 3)));
         disk.OverReport = false;
         AssertStillServing(h, disk);
+    }
+
+    private sealed class CountingSink : Serilog.Core.ILogEventSink
+    {
+        public int Count;
+        public void Emit(Serilog.Events.LogEvent logEvent) => Interlocked.Increment(ref Count);
+    }
+
+    /// <summary>
+    /// A guest that keeps sending requests the host fails (here 1000 reads on a failing disk) gets a
+    /// burst of warnings, not one line per request.
+    /// </summary>
+    [Fact]
+    public void A_flood_of_failing_requests_logs_a_bounded_number_of_lines()
+    {
+        var sink = new CountingSink();
+        var log = new Serilog.LoggerConfiguration().MinimumLevel.Debug().WriteTo.Sink(sink).CreateLogger();
+        var disk = new FaultyBlockBackend { ReadError = Errno.EIO };
+        using var h = new BlockHarness(disk, log: log);
+        int before = sink.Count;
+        for (int i = 0; i < 1000; i++)
+            Assert.Equal(StatusIoErr, h.Submit(TypeIn, 0, 512).Status);
+        Assert.Equal(1000, h.Device.Counters.HostErrors.Value);
+        Assert.InRange(sink.Count - before, 1, 2 * Csvmm.Devices.Logging.GuestLog.Burst);
     }
 }

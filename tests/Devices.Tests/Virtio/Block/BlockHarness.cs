@@ -1,6 +1,7 @@
 using Xunit;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Mmio;
 using Csvmm.Devices.Virtio.Block;
 using Csvmm.Host.Native;
 using static Csvmm.Devices.Tests.Virtio.RingLayout;
@@ -33,18 +34,19 @@ public sealed class BlockHarness : IDisposable
     }
 
     /// <summary>A block device over <paramref name="backend"/> (e.g. a fault-injecting fake) instead of an image file.</summary>
-    public BlockHarness(IBlockBackend backend, ulong? features = null)
+    public BlockHarness(IBlockBackend backend, ulong? features = null, Serilog.ILogger? log = null)
     {
         ImagePath = "";
-        (Device, Ring, Irq, Transport) = BringUp(backend, features, serial: "fake");
+        (Device, Ring, Irq, Transport) = BringUp(backend, features, serial: "fake", log);
     }
 
-    private static (BlockDevice, RingLayout, TestInterruptLine, VirtioMmioTransport) BringUp(IBlockBackend backend, ulong? features, string? serial)
+    private static (BlockDevice, RingLayout, TestInterruptLine, VirtioMmioTransport) BringUp(IBlockBackend backend, ulong? features,
+        string? serial, Serilog.ILogger? log = null)
     {
-        var device = new BlockDevice(backend, serial);
+        var device = new BlockDevice(backend, serial, log);
         var ring = new RingLayout(size: 16, memorySize: 0x80000);
         var irq = new TestInterruptLine();
-        var transport = new VirtioMmioTransport(device, ring.Memory, irq);
+        var transport = new VirtioMmioTransport(device, ring.Memory, irq, log);
         ulong f = features ?? DefaultFeatures;
         if (!backend.ReadOnly) f |= BlockProtocol.FeatureDiscard | BlockProtocol.FeatureWriteZeroes;
         else if (features is null) f |= BlockProtocol.FeatureRo;

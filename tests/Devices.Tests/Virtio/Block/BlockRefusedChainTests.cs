@@ -29,9 +29,9 @@ public class BlockRefusedChainTests
         h.Ring.SetDescriptor(head + 2, StatusArea, 1, Write);
 
         Assert.Equal((StatusIoErr, 1u), h.Run(head, statusBefore: StaleOk));
-        Assert.Equal(1, h.Queue.Counters.BadChains);
-        Assert.Equal(1, h.Device.Counters.IoErrors);
-        Assert.Equal(0, h.Device.Counters.WriteRequests);
+        Assert.Equal(1, h.Queue.Counters.BadChains.Value);
+        Assert.Equal(1, h.Device.Counters.IoErrors.Value);
+        Assert.Equal(0, h.Device.Counters.WriteRequests.Value);
         Assert.Equal(before, h.FileBytes());
         Assert.Equal(StatusOk, h.Submit(TypeIn, 0, 512).Status);
     }
@@ -75,7 +75,7 @@ public class BlockRefusedChainTests
 
         Assert.Equal(0, h.Ring.UsedIdx); // not returned: len 0 would read as the stale OK
         Assert.Equal(StaleOk, h.Ring.Buffer[StatusArea]);
-        Assert.Equal(1, h.Device.Counters.MissingStatus);
+        Assert.Equal(1, h.Device.Counters.MissingStatus.Value);
         Assert.NotEqual(0u, h.Transport.Status & VirtioStatus.DeviceNeedsReset);
         Assert.NotEqual(0u, h.Transport.InterruptStatus & 2u); // config change
         Assert.Equal(irqsBefore + 1, h.Irq.Count);
@@ -103,7 +103,7 @@ public class BlockRefusedChainTests
         h.WriteHeader(TypeOut, 0);
         h.Ring.SetDescriptor(0, HeaderArea, 16, Next, 200);
         AssertNeedsResetAndStopped(h, 0);
-        Assert.Equal(1, h.Queue.Counters.BadChains);
+        Assert.Equal(1, h.Queue.Counters.BadChains.Value);
     }
 
     [Fact]

@@ -25,8 +25,8 @@ public class NetDeviceRxTests
         Assert.Equal(1, h.U16(Data + HeaderNumBuffers));
         Assert.Equal(frame.AsSpan(0, HeaderNumBuffers).ToArray(), h.Bytes(Data, HeaderNumBuffers));
         Assert.Equal(frame.AsSpan(HeaderSize).ToArray(), h.Bytes(Data + HeaderSize, 200));
-        Assert.Equal(1, h.Counters.RxFrames);
-        Assert.Equal(200, h.Counters.RxBytes);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
+        Assert.Equal(200, h.Counters.RxBytes.Value);
         Assert.Equal(1, h.Irq.Count);
     }
 
@@ -66,7 +66,7 @@ public class NetDeviceRxTests
         Assert.Equal(3, h.U16(Data + HeaderNumBuffers));
         var got = h.Bytes(Data, 1526).Concat(h.Bytes(Data + 0x1000, 1526)).Concat(h.Bytes(Data + 0x2000, frame.Length - 3052)).ToArray();
         Assert.Equal(frame.AsSpan(HeaderSize).ToArray(), got.AsSpan(HeaderSize).ToArray());
-        Assert.Equal(1, h.Counters.RxFrames);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
         Assert.Equal(1, h.Irq.Count);
     }
 
@@ -84,7 +84,7 @@ public class NetDeviceRxTests
         Assert.Equal(2, h.Rx.UsedIdx);
         Assert.Equal(1, h.U16(Data + HeaderNumBuffers));
         Assert.Equal(1, h.U16(Data + 0x1000 + HeaderNumBuffers));
-        Assert.Equal(2, h.Counters.RxFrames);
+        Assert.Equal(2, h.Counters.RxFrames.Value);
         Assert.Equal(1, h.Irq.Count);
     }
 
@@ -101,8 +101,8 @@ public class NetDeviceRxTests
 
         Assert.Equal((first, 0u), h.Rx.UsedElement(0));
         Assert.Equal((second, (uint)(HeaderSize + 500)), h.Rx.UsedElement(1));
-        Assert.Equal(1, h.Counters.RxDropsTooBig);
-        Assert.Equal(1, h.Counters.RxFrames);
+        Assert.Equal(1, h.Counters.RxDropsTooBig.Value);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
     }
 
     [Theory]
@@ -120,8 +120,8 @@ public class NetDeviceRxTests
 
         Assert.Equal(1, h.Rx.UsedIdx);
         Assert.Equal((head, 0u), h.Rx.UsedElement(0));
-        Assert.Equal(1, h.Counters.RxDropsTooBig);
-        Assert.Equal(0, h.Counters.RxFrames);
+        Assert.Equal(1, h.Counters.RxDropsTooBig.Value);
+        Assert.Equal(0, h.Counters.RxFrames.Value);
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public class NetDeviceRxTests
 
         Assert.Equal(0, h.Backend.Reads);
         Assert.Single(h.Backend.Incoming);
-        Assert.Equal(1, h.Counters.RxWaitsForBuffers);
+        Assert.Equal(1, h.Counters.RxWaitsForBuffers.Value);
         Assert.Equal(0, h.Irq.Count);
     }
 
@@ -165,7 +165,7 @@ public class NetDeviceRxTests
         h.KickRx();
         Assert.Equal(0, h.Rx.UsedIdx); // nothing published for a partial frame
         Assert.Empty(h.Backend.Incoming);
-        Assert.Equal(1, h.Counters.RxWaitsForBuffers);
+        Assert.Equal(1, h.Counters.RxWaitsForBuffers.Value);
 
         h.Rx.Add((Data + 0x2000, 1526, true));
         h.KickRx();
@@ -173,8 +173,8 @@ public class NetDeviceRxTests
         Assert.Equal(3, h.Rx.UsedIdx);
         Assert.Equal(3, h.U16(Data + HeaderNumBuffers));
         Assert.Equal(frame.AsSpan(HeaderSize + 3052 - HeaderSize).ToArray(), h.Bytes(Data + 0x2000, frame.Length - 3052));
-        Assert.Equal(1, h.Counters.RxFrames);
-        Assert.Equal(0, h.Counters.RxDropsNoBuffer + h.Counters.RxDropsTooBig);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
+        Assert.Equal(0, h.Counters.RxDropsNoBuffer.Value + h.Counters.RxDropsTooBig.Value);
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public class NetDeviceRxTests
 
         h.WakeRx();
         Assert.Equal(1, h.Rx.UsedIdx);
-        Assert.Equal(1, h.Counters.RxFrames);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
     }
 
     [Fact]
@@ -224,11 +224,10 @@ public class NetDeviceRxTests
     }
 
     [Fact]
-    public void Backend_fd_registered_with_the_event_loop_delivers_frames()
+    public void Backend_fd_watched_by_the_device_thread_delivers_frames()
     {
         using var h = new NetHarness();
-        using var loop = new VirtioEventLoop();
-        h.Device.Register(loop, h.Transport);
+        using var loop = new VirtioDeviceWorker(h.Transport.Core, "net-test", null, (_, e) => throw e);
         h.Rx.Add((Data, 1526, true));
         h.KickRx(); // backend empty: reads once, then waits for the fd
 
@@ -237,8 +236,7 @@ public class NetDeviceRxTests
         Assert.Equal(1, loop.RunOnce(1000));
 
         Assert.Equal(1, h.Rx.UsedIdx);
-        Assert.Equal(1, h.Counters.BackendWakeups);
-        Assert.Equal(0, loop.LoopErrors);
+        Assert.Equal(1, h.Counters.BackendWakeups.Value);
     }
 
     [Fact]
@@ -253,8 +251,8 @@ public class NetDeviceRxTests
 
         Assert.Equal((bad, 0u), h.Rx.UsedElement(0));
         Assert.Equal((good, (uint)(HeaderSize + 100)), h.Rx.UsedElement(1));
-        Assert.Equal(1, h.Counters.RxBadChains);
-        Assert.Equal(1, h.Counters.RxFrames);
+        Assert.Equal(1, h.Counters.RxBadChains.Value);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
     }
 
     [Fact]
@@ -265,7 +263,7 @@ public class NetDeviceRxTests
         h.Rx.Add((Data, HeaderSize - 1, true));
         h.KickRx();
         Assert.Equal((0u, 0u), h.Rx.UsedElement(0));
-        Assert.Equal(1, h.Counters.RxBadChains);
+        Assert.Equal(1, h.Counters.RxBadChains.Value);
         Assert.Equal(0, h.Backend.Reads);
     }
 
@@ -282,7 +280,7 @@ public class NetDeviceRxTests
         Assert.Equal(2, h.Rx.UsedIdx);
         Assert.Equal(0u, h.Rx.UsedElement(0).Len);
         Assert.Equal((uint)(HeaderSize + 100), h.Rx.UsedElement(1).Len);
-        Assert.Equal(1, h.Counters.RxBadChains);
+        Assert.Equal(1, h.Counters.RxBadChains.Value);
         Assert.Equal(0u, h.Transport.Status & VirtioStatus.DeviceNeedsReset);
     }
 
@@ -293,7 +291,7 @@ public class NetDeviceRxTests
         h.Backend.ReadError = Errno.EIO;
         h.Rx.Add((Data, 1526, true));
         h.KickRx();
-        Assert.Equal(1, h.Counters.RxBackendErrors);
+        Assert.Equal(1, h.Counters.RxBackendErrors.Value);
         Assert.Equal(1, h.Backend.Reads);
 
         h.Backend.ReadError = 0;
@@ -315,7 +313,7 @@ public class NetDeviceRxTests
 
         Assert.Equal(RingSize, h.Rx.UsedIdx);
         for (ushort i = 0; i < RingSize; i++) Assert.Equal(0u, h.Rx.UsedElement(i).Len);
-        Assert.Equal(1, h.Counters.RxDropsNoBuffer);
+        Assert.Equal(1, h.Counters.RxDropsNoBuffer.Value);
 
         h.Rx.Add((Data, 100, true));
         h.KickRx();
@@ -332,7 +330,7 @@ public class NetDeviceRxTests
 
         h.Transport.Write32(MmioDriver.Status, 0);
 
-        Assert.Equal(1, h.Counters.RxDropsNoBuffer);
+        Assert.Equal(1, h.Counters.RxDropsNoBuffer.Value);
         Assert.False(h.Transport.IsActivated);
     }
 }

@@ -1,6 +1,7 @@
 using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Mmio;
 using Csvmm.Devices.Virtio.Net;
 using Csvmm.Kvm;
 using Csvmm.Host.Native;
@@ -113,14 +114,5 @@ public class NetDeviceSetupTests
     {
         using var backend = new FakeNetBackend();
         Assert.Throws<ArgumentException>(() => new NetDevice(backend, new MacAddress(0x03, 0, 0, 0, 0, 1)));
-    }
-
-    [Fact]
-    public void Registering_with_another_devices_transport_is_refused()
-    {
-        using var h = new NetHarness();
-        using var other = new NetHarness();
-        using var loop = new VirtioEventLoop();
-        Assert.Throws<ArgumentException>(() => h.Device.Register(loop, other.Transport));
     }
 }

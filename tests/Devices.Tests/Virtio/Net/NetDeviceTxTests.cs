@@ -21,8 +21,8 @@ public class NetDeviceTxTests
 
         Assert.Equal(frame, Assert.Single(h.Backend.Written));
         Assert.Equal((head, 0u), h.Tx.UsedElement(0));
-        Assert.Equal(1, h.Counters.TxFrames);
-        Assert.Equal(100, h.Counters.TxBytes);
+        Assert.Equal(1, h.Counters.TxFrames.Value);
+        Assert.Equal(100, h.Counters.TxBytes.Value);
         Assert.Equal(1, h.Irq.Count);
     }
 
@@ -41,7 +41,7 @@ public class NetDeviceTxTests
         Assert.Equal(3, h.Backend.Written.Count);
         Assert.Equal(3, h.Tx.UsedIdx);
         Assert.Equal(1, h.Irq.Count);
-        Assert.Equal(1, h.Transport.Queues[TxQueue].Counters.Interrupts);
+        Assert.Equal(1, h.Transport.Queues[TxQueue].Counters.Interrupts.Value);
     }
 
     [Fact]
@@ -76,8 +76,8 @@ public class NetDeviceTxTests
         Assert.Single(h.Backend.Written);
         Assert.Equal((bad, 0u), h.Tx.UsedElement(0));
         Assert.Equal((good, 0u), h.Tx.UsedElement(1));
-        Assert.Equal(1, h.Counters.TxBadChains);
-        Assert.Equal(1, h.Counters.TxFrames);
+        Assert.Equal(1, h.Counters.TxBadChains.Value);
+        Assert.Equal(1, h.Counters.TxFrames.Value);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public class NetDeviceTxTests
         h.KickTx();
         Assert.Empty(h.Backend.Written);
         Assert.Equal(1, h.Tx.UsedIdx);
-        Assert.Equal(1, h.Counters.TxBadChains);
+        Assert.Equal(1, h.Counters.TxBadChains.Value);
     }
 
     [Fact]
@@ -100,8 +100,8 @@ public class NetDeviceTxTests
         h.KickTx();
         Assert.Empty(h.Backend.Written);
         Assert.Equal(2, h.Tx.UsedIdx);
-        Assert.Equal(2, h.Counters.TxBadChains);
-        Assert.Equal(2, h.Transport.Queues[TxQueue].Counters.BadChains);
+        Assert.Equal(2, h.Counters.TxBadChains.Value);
+        Assert.Equal(2, h.Transport.Queues[TxQueue].Counters.BadChains.Value);
         Assert.Equal(0u, h.Transport.Status & VirtioStatus.DeviceNeedsReset);
     }
 
@@ -114,8 +114,8 @@ public class NetDeviceTxTests
         h.Tx.Add((Data, HeaderSize + 60, false));
         h.KickTx();
         Assert.Equal(1, h.Tx.UsedIdx);
-        Assert.Equal(1, h.Counters.TxBackendErrors);
-        Assert.Equal(0, h.Counters.TxFrames);
+        Assert.Equal(1, h.Counters.TxBackendErrors.Value);
+        Assert.Equal(0, h.Counters.TxFrames.Value);
         Assert.Equal(1, h.Irq.Count);
     }
 
@@ -127,6 +127,6 @@ public class NetDeviceTxTests
         h.KickTx();
         Assert.Empty(h.Backend.Written);
         Assert.Equal(1, h.Tx.UsedIdx);
-        Assert.Equal(1, h.Counters.TxDropsTooBig);
+        Assert.Equal(1, h.Counters.TxDropsTooBig.Value);
     }
 }

@@ -41,13 +41,13 @@ public class NetFaultInjectionTests
 
         Assert.Equal((a, 0u), h.Tx.UsedElement(0));
         Assert.Equal((b, 0u), h.Tx.UsedElement(1));
-        Assert.Equal(2, h.Counters.TxBackendErrors);
-        Assert.Equal(0, h.Counters.TxFrames);
-        Assert.Equal(0, h.Counters.TxBytes);
+        Assert.Equal(2, h.Counters.TxBackendErrors.Value);
+        Assert.Equal(0, h.Counters.TxFrames.Value);
+        Assert.Equal(0, h.Counters.TxBytes.Value);
 
         h.Backend.WriteError = 0;
         AssertTxStillWorks(h);
-        Assert.Equal(1, h.Counters.TxFrames);
+        Assert.Equal(1, h.Counters.TxFrames.Value);
     }
 
     [Fact]
@@ -60,8 +60,8 @@ public class NetFaultInjectionTests
         h.KickTx();
 
         Assert.Equal(1, h.Tx.UsedIdx);
-        Assert.Equal(1, h.Counters.TxBackendErrors);
-        Assert.Equal(0, h.Counters.TxFrames);
+        Assert.Equal(1, h.Counters.TxBackendErrors.Value);
+        Assert.Equal(0, h.Counters.TxFrames.Value);
 
         h.Backend.ShortWrite = 0;
         AssertTxStillWorks(h);
@@ -83,8 +83,8 @@ public class NetFaultInjectionTests
         Assert.Equal((0u, 0u), h.Tx.UsedElement(0));
         Assert.Equal((1u, 0u), h.Tx.UsedElement(1));
         Assert.Empty(h.Backend.Written);
-        Assert.Equal(2, h.Counters.TxBadChains);
-        Assert.Equal(2, h.Transport.Queues[TxQueue].Counters.BadChains);
+        Assert.Equal(2, h.Counters.TxBadChains.Value);
+        Assert.Equal(2, h.Transport.Queues[TxQueue].Counters.BadChains.Value);
 
         // The harness's Add reuses descriptor slots from 0: the next chain overwrites the bad ones.
         AssertTxStillWorks(h);
@@ -100,7 +100,7 @@ public class NetFaultInjectionTests
         ushort head = h.Rx.Add((Data, 1526, true));
         h.KickRx();
         h.WakeRx();
-        Assert.Equal(2, h.Counters.RxBackendErrors);
+        Assert.Equal(2, h.Counters.RxBackendErrors.Value);
         Assert.Equal(0, h.Rx.UsedIdx); // nothing received, the buffer stays with the device
         Assert.Equal(0u, h.Transport.Status & VirtioStatus.DeviceNeedsReset);
 
@@ -108,6 +108,6 @@ public class NetFaultInjectionTests
         h.Backend.Enqueue(FrameWithHeader(100));
         h.WakeRx();
         Assert.Equal((head, (uint)(HeaderSize + 100)), h.Rx.UsedElement(0));
-        Assert.Equal(1, h.Counters.RxFrames);
+        Assert.Equal(1, h.Counters.RxFrames.Value);
     }
 }

@@ -1,6 +1,7 @@
 using Csvmm.Host.Memory;
 using System.Buffers.Binary;
 using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Mmio;
 using Csvmm.Devices.Virtio.Net;
 using Csvmm.Kvm;
 using Xunit;

@@ -1,6 +1,6 @@
+using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Arch.X86_64;
 using Csvmm.Vmm.Boot;
-using Csvmm.Vmm.Machine;
 
 namespace Csvmm.Fuzz.Targets;
 
@@ -8,7 +8,7 @@ namespace Csvmm.Fuzz.Targets;
 /// The kernel and initrd loader (src/Vmm/Boot): <see cref="KernelImage.Parse"/> of a bzImage or ELF
 /// vmlinux, then <see cref="KernelLoader.Load"/> into guest RAM. Input: memory-size byte, flags byte
 /// (bit 0: with an initrd), u16 command-line length, u32 kernel length, the kernel bytes, then the
-/// initrd. A bad file must end in <see cref="BootException"/>, a misfit in <see cref="ConfigException"/>.
+/// initrd. A bad file must end in <see cref="BootException"/>, a misfit in <see cref="ConfigLimitException"/>.
 /// </summary>
 public sealed class BootTarget : IFuzzTarget
 {
@@ -57,7 +57,7 @@ public sealed class BootTarget : IFuzzTarget
         {
             initrdAddress = KernelLoader.Load(memory.Guest, (ulong)memory.Size, image, initrd, cmdline);
         }
-        catch (ConfigException)
+        catch (ConfigLimitException)
         {
             return;
         }

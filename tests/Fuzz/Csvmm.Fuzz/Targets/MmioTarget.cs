@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Csvmm.Devices;
 using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Mmio;
 using Csvmm.Devices.Virtio.Block;
 using Csvmm.Devices.Virtio.Net;
 using Serilog;

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using Csvmm.Devices.Bus;
+using Csvmm.Devices.Legacy;
+using Csvmm.Devices.Metrics;
+using Csvmm.Devices.Virtio;
+using Csvmm.Devices.Virtio.Block;
+using Csvmm.Devices.Virtio.Mmio;
+using Csvmm.Devices.Virtio.Net;
+using Csvmm.Host.Memory;
+using Csvmm.Kvm;
+using Csvmm.Vmm.Arch.X86_64;
+using Csvmm.Vmm.Boot;
+using Csvmm.Vmm.Config;
+using Csvmm.Vmm.Machine;
+using Serilog;
+
+namespace Csvmm.Vmm.Builder;
+
+/// <summary>
+/// The one place a VM is composed, top to bottom: inputs (kernel, initrd, disks, TAPs) first so a
+/// bad file fails before KVM is touched, then KVM and guest memory, legacy devices, virtio devices
+/// (all through <see cref="AttachVirtio"/>), the kernel and boot structures, and the vCPUs.
+/// Everything opened is released again if a later step fails. The configuration was checked by
+/// <see cref="VmConfigValidator"/> before this runs.
+/// </summary>
+public sealed class VmBuilder
+{
+    private readonly VmConfig _config;
+    private readonly ILogger _log;
+    private readonly ConsoleOutput _console;
+    private readonly Stopwatch _sinceStart;
+    private readonly HostQuirks _quirks;
+    private readonly List<IDisposable> _owned = [];
+    private readonly List<AttachedVirtioDevice> _virtio = [];
+    private readonly List<IVcpu> _vcpus = [];
+    private readonly ResourceAllocator _resources = new();
+    private VirtualMachine? _vm;
+
+    private KvmSystem _kvm = null!;
+    private KvmVm _kvmVm = null!;
+    private GuestMemory _memory = null!;
+    private DeviceBus _pio = null!;
+    private DeviceBus _mmio = null!;
+    private Serial16550 _serial = null!;
+
+    private VmBuilder(VmConfig config, ILogger log, ConsoleOutput console, Stopwatch sinceStart, HostQuirks quirks)
+    {
+        _config = config;
+        _log = log;
+        _console = console;
+        _sinceStart = sinceStart;
+        _quirks = quirks;
+    }
+
+    /// <summary>
+    /// Builds the VM <paramref name="config"/> describes. Throws the typed exceptions the CLI maps to
+    /// exit codes (BootException, BlockBackendException, TapException, KvmException, ...).
+    /// </summary>
+    public static VirtualMachine Build(VmConfig config, ILogger log, ConsoleOutput console, Stopwatch sinceStart, HostQuirks? quirks = null) =>
+        new VmBuilder(config, log, console, sinceStart, quirks ?? HostQuirks.Detect()).Build();
+
+    private VirtualMachine Build()
+    {
+        try
+        {
+            var kernel = KernelImage.Load(_config.KernelPath);
+            byte[]? initrd = _config.InitrdPath is { } path ? LoadInitrd(path) : null;
+            var disks = _config.Disks.Select(d => Own(BlockBackend.Open(d.Path, d.ReadOnly, _log))).ToList();
+            var taps = _config.Nets.Select(n => Own(TapBackend.Open(n.Tap))).ToList();
+
+            CreateKvmVm();
+            CreateMemory();
+            AttachLegacyDevices();
+            for (int i = 0; i < disks.Count; i++)
+                AttachDisk(i, disks[i], _config.Disks[i]);
+            for (int i = 0; i < taps.Count; i++)
+                AttachNet(i, taps[i], _config.Nets[i]);
+
+            string cmdline = KernelCmdline.Build(_virtio.Select(v => (v.MmioBase, v.Gsi)),
+                _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase);
+            ulong entry = LoadKernel(kernel, initrd, cmdline);
+            ulong cr3 = WriteBootStructures();
+            var vcpus = CreateVcpus(entry, cr3);
+
+            var parts = new VmParts(vcpus, new VcpuExitHandler(_pio, _mmio), _virtio, _owned, _memory, _pio, _mmio, _serial, cmdline);
+            _vm = new VirtualMachine(_config, _log, _sinceStart, parts);
+            return _vm;
+        }
+        catch
+        {
+            foreach (var v in _virtio) v.Worker.Dispose();
+            foreach (var v in _vcpus) v.Dispose();
+            for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+            throw;
+        }
+    }
+
+    private T Own<T>(T disposable) where T : IDisposable
+    {
+        _owned.Add(disposable);
+        return disposable;
+    }
+
+    private static byte[] LoadInitrd(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) throw new BootException($"initrd {path} is a directory");
+            return File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException) { throw new KernelFileException($"initrd {path} does not exist"); }
+        catch (DirectoryNotFoundException) { throw new KernelFileException($"initrd {path} does not exist"); }
+        catch (UnauthorizedAccessException) { throw new KernelFileException($"initrd {path} is not readable (permission denied)"); }
+        catch (IOException e) { throw new KernelFileException($"initrd {path} cannot be read: {e.Message}"); }
+    }
+
+    /// <summary>/dev/kvm, the capabilities csvmm relies on, a VM with the in-kernel irqchip and PIT.</summary>
+    private void CreateKvmVm()
+    {
+        _kvm = Own(KvmSystem.Open(_config.KvmDevice));
+        _kvm.RequireCapabilities(KvmCap.Irqchip, KvmCap.UserMemory, KvmCap.SetTssAddr, KvmCap.ExtCpuid,
+            KvmCap.Pit2, KvmCap.Ioeventfd, KvmCap.Irqfd, KvmCap.MpState, KvmCap.ImmediateExit);
+        _kvmVm = Own(_kvm.CreateVm());
+        _kvmVm.SetTssAddress(Layout.TssAddress);
+        if (_kvmVm.CheckExtension(KvmCap.SetIdentityMapAddr) > 0)
+            _kvmVm.SetIdentityMapAddress(Layout.IdentityMapAddress);
+        _kvmVm.CreateIrqchip();
+        _kvmVm.CreatePit2(KvmPitConfig.SpeakerDummy);
+    }
+
+    /// <summary>Guest RAM, split around the MMIO hole, one memory slot per region.</summary>
+    private void CreateMemory()
+    {
+        _memory = Own(GuestMemory.CreateAnonymous(Layout.RamRegions(_config.MemoryBytes)));
+        uint slot = 0;
+        foreach (var r in _memory.Regions)
+            _kvmVm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
+    }
+
+    /// <summary>COM1 on its irqfd, the i8042 reset line, csvmm's guest-control page.</summary>
+    private void AttachLegacyDevices()
+    {
+        _pio = new DeviceBus("pio", _log);
+        _mmio = new DeviceBus("mmio", _log);
+        _serial = new Serial16550(_console, Own(new IrqfdLine(_kvmVm, Layout.Com1Gsi)));
+        _pio.Register(Layout.Com1Port, Layout.Com1Length, _serial, "serial0");
+        _pio.Register(Layout.I8042Port, Layout.I8042Length, new I8042Controller(() => _vm?.OnGuestReset(_console.PanicSeen)), "i8042");
+        _mmio.Register(Layout.GuestControlAddress, Layout.GuestControlSize,
+            new GuestControl(status => _vm?.OnGuestExit(status), mark => _vm?.OnGuestMark(mark)), "guest-control");
+    }
+
+    private void AttachDisk(int index, BlockBackend backend, DiskConfig disk)
+    {
+        string name = $"vd{(char)('a' + index)}";
+        var device = new BlockDevice(backend, disk.Id, _log);
+        AttachVirtio(device, name, "virtio-blk", device.Counters, [new("path", disk.Path)]);
+    }
+
+    private void AttachNet(int index, TapBackend tap, NetConfig net)
+    {
+        var mac = net.Mac ?? MacAddress.FromName(tap.Name);
+        var device = new NetDevice(tap, mac, _log);
+        AttachVirtio(device, $"eth{index}", "virtio-net", device.Counters, [new("tap", tap.Name), new("mac", mac.ToString())]);
+    }
+
+    /// <summary>
+    /// Every virtio device goes through here: a window and a GSI, the transport on the MMIO bus,
+    /// each queue's notification as a KVM ioeventfd (no vCPU exit), completions through an irqfd,
+    /// and a device thread of its own.
+    /// </summary>
+    private void AttachVirtio(IVirtioDevice device, string guestName, string kind, CounterSet counters,
+        KeyValuePair<string, string>[] labels)
+    {
+        var (mmioBase, gsi) = _resources.AllocateVirtio();
+        var core = Own(new VirtioTransportCore(device, _memory, _log, $"{kind} {guestName}"));
+        var transport = new VirtioMmioTransport(core, Own(new IrqfdLine(_kvmVm, gsi)));
+        _mmio.Register(mmioBase, VirtioMmioTransport.WindowSize, transport, $"{kind} {guestName}");
+        for (int q = 0; q < core.QueueCount; q++)
+            _kvmVm.AssignIoeventfd(core.QueueEvent(q), mmioBase + VirtioMmioTransport.QueueNotifyOffset, 4, (ulong)q);
+        var worker = new VirtioDeviceWorker(core, $"{kind} {guestName}", _log, (name, e) => _vm?.OnDeviceThreadFailed(name, e));
+        _virtio.Add(new AttachedVirtioDevice(guestName, kind, labels, device, counters, core, worker, mmioBase, gsi));
+    }
+
+    /// <summary>Kernel segments, initrd, command line and boot_params into guest memory; returns the entry point.</summary>
+    private ulong LoadKernel(KernelImage kernel, byte[]? initrd, string cmdline)
+    {
+        byte[] bytes = System.Text.Encoding.ASCII.GetBytes(cmdline);
+        ulong initrdAddress = KernelLoader.Load(_memory, _config.MemoryBytes, kernel, initrd, bytes);
+        _log.Debug("Loaded {Format} kernel {Path}, entry 0x{Entry:x}, initrd at 0x{Initrd:x}; cmdline: {Cmdline}",
+            kernel.Format, kernel.Path, kernel.EntryPoint, initrdAddress, cmdline);
+        return kernel.EntryPoint;
+    }
+
+    /// <summary>Identity-mapped page tables, the boot GDT and the MP table; returns CR3.</summary>
+    private ulong WriteBootStructures()
+    {
+        ulong cr3 = PageTables.Write(_memory);
+        Gdt.Write(_memory);
+        _memory.Write(Layout.MpTableAddress, MpTable.Build(_config.Cpus));
+        return cr3;
+    }
+
+    private List<IVcpu> CreateVcpus(ulong entry, ulong cr3)
+    {
+        var supported = _kvm.GetSupportedCpuid();
+        bool tscDeadline = _kvm.CheckExtension(KvmCap.TscDeadlineTimer) > 0;
+        if (!_quirks.OfferPvHypercalls)
+            _log.Debug("KVM PVM backend: PV IPIs, PV spinlock kicks and PV yield hidden from the guest");
+        for (int id = 0; id < _config.Cpus; id++)
+        {
+            var vcpu = _kvmVm.CreateVcpu(id);
+            _vcpus.Add(new KvmVcpuRunner(vcpu));
+            VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, _config.Cpus, tscDeadline, _quirks.OfferPvHypercalls), entry, cr3);
+        }
+        return _vcpus;
+    }
+}

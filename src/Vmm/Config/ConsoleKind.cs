@@ -1,0 +1,3 @@
+namespace Csvmm.Vmm.Config;
+
+public enum ConsoleKind { Stdio, File, None }
