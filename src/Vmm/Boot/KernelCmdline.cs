@@ -7,12 +7,17 @@ public static class KernelCmdline
 {
     /// <summary>
     /// csvmm's base options: serial console, i8042 reset as the way out (reboot=k, also used after a
-    /// panic via panic=1), no PCI probe (csvmm has no PCI bus), one legacy UART (8250.nr_uarts=1),
+    /// panic via panic=1), no PCI probe (virtio-mmio guests have no PCI bus), one legacy UART (8250.nr_uarts=1),
     /// and an i8042 probe that does not wait for an AUX port or PnP tables
     /// (Documentation/admin-guide/kernel-parameters.txt).
     /// </summary>
     public const string Base =
         "console=ttyS0 reboot=k panic=1 pci=off nomodule 8250.nr_uarts=1 " +
+        "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
+
+    /// <summary>The base options when the devices are on PCI: the same, but the guest probes PCI.</summary>
+    public const string BaseWithPci =
+        "console=ttyS0 reboot=k panic=1 nomodule 8250.nr_uarts=1 " +
         "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
 
     /// <summary>
@@ -22,9 +27,9 @@ public static class KernelCmdline
     /// (Firecracker's boot_args); the device declarations are still added.
     /// </summary>
     public static string Build(IEnumerable<(ulong MmioBase, uint Gsi)> virtioDevices, bool? rootReadOnly, string? user,
-        bool userReplacesBase = false)
+        bool userReplacesBase = false, bool pci = false)
     {
-        var sb = new StringBuilder(userReplacesBase ? "" : Base);
+        var sb = new StringBuilder(userReplacesBase ? "" : pci ? BaseWithPci : Base);
         foreach (var (mmio, gsi) in virtioDevices)
             sb.Append(sb.Length == 0 ? "" : " ").Append("virtio_mmio.device=4K@0x").Append(mmio.ToString("x")).Append(':').Append(gsi);
         bool userSetsRoot = user is not null && HasParameter(user, "root");

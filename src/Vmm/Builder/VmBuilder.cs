@@ -2,10 +2,12 @@ using System.Diagnostics;
 using Csvmm.Devices.Bus;
 using Csvmm.Devices.Legacy;
 using Csvmm.Devices.Metrics;
+using Csvmm.Devices.Pci;
 using Csvmm.Devices.Virtio;
 using Csvmm.Devices.Virtio.Block;
 using Csvmm.Devices.Virtio.Mmio;
 using Csvmm.Devices.Virtio.Net;
+using Csvmm.Devices.Virtio.Pci;
 using Csvmm.Host.Memory;
 using Csvmm.Kvm;
 using Csvmm.Vmm.Arch.X86_64;
@@ -42,6 +44,11 @@ public sealed class VmBuilder
     private DeviceBus _pio = null!;
     private DeviceBus _mmio = null!;
     private Serial16550 _serial = null!;
+    private PciBus? _pciBus;
+    private MsiRouter? _msi;
+    private PciBarMapper? _barMapper;
+
+    private bool Pci => _config.Transport == VirtioTransportKind.Pci;
 
     private VmBuilder(VmConfig config, ILogger log, ConsoleOutput console, Stopwatch sinceStart, HostQuirks quirks)
     {
@@ -71,13 +78,14 @@ public sealed class VmBuilder
             CreateKvmVm();
             CreateMemory();
             AttachLegacyDevices();
+            if (Pci) CreatePciBus();
             for (int i = 0; i < disks.Count; i++)
                 AttachDisk(i, disks[i], _config.Disks[i]);
             for (int i = 0; i < taps.Count; i++)
                 AttachNet(i, taps[i], _config.Nets[i]);
 
-            string cmdline = KernelCmdline.Build(_virtio.Select(v => (v.MmioBase, v.Gsi)),
-                _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase);
+            string cmdline = KernelCmdline.Build(_virtio.Where(v => v.MmioWindow is not null).Select(v => v.MmioWindow!.Value),
+                _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase, pci: Pci);
             ulong entry = LoadKernel(kernel, initrd, cmdline);
             ulong cr3 = WriteBootStructures();
             var vcpus = CreateVcpus(entry, cr3);
@@ -149,6 +157,21 @@ public sealed class VmBuilder
             new GuestControl(status => _vm?.OnGuestExit(status), mark => _vm?.OnGuestMark(mark)), "guest-control");
     }
 
+    /// <summary>
+    /// PCI bus 0 with the host bridge in slot 0, configuration mechanism #1 on ports 0xCF8-0xCFF,
+    /// and MSI routing through KVM (virtio-pci devices interrupt with MSI-X only).
+    /// </summary>
+    private void CreatePciBus()
+    {
+        if (_kvmVm.CheckExtension(KvmCap.IrqRouting) <= 0)
+            throw new KvmUnavailableException("KVM lacks KVM_CAP_IRQ_ROUTING, which virtio-pci's MSI-X needs; use --transport mmio", 0);
+        _pciBus = new PciBus();
+        _pciBus.Add(new PciHostBridge());
+        _pio.Register(Layout.PciConfigPort, Layout.PciConfigLength, new PciConfigPorts(_pciBus), "pci-config");
+        _msi = Own(new MsiRouter(_kvmVm));
+        _barMapper = new PciBarMapper(_mmio, _kvmVm, _log);
+    }
+
     private void AttachDisk(int index, BlockBackend backend, DiskConfig disk)
     {
         string name = $"vd{(char)('a' + index)}";
@@ -164,21 +187,39 @@ public sealed class VmBuilder
     }
 
     /// <summary>
-    /// Every virtio device goes through here: a window and a GSI, the transport on the MMIO bus,
-    /// each queue's notification as a KVM ioeventfd (no vCPU exit), completions through an irqfd,
-    /// and a device thread of its own.
+    /// Every virtio device goes through here: its transport (a virtio-mmio window and GSI, or a
+    /// virtio-pci function with a BAR and MSI-X), each queue's notification as a KVM ioeventfd
+    /// (no vCPU exit), completions through an irqfd, and a device thread of its own.
     /// </summary>
     private void AttachVirtio(IVirtioDevice device, string guestName, string kind, CounterSet counters,
         KeyValuePair<string, string>[] labels)
     {
-        var (mmioBase, gsi) = _resources.AllocateVirtio();
-        var core = Own(new VirtioTransportCore(device, _memory, _log, $"{kind} {guestName}"));
-        var transport = new VirtioMmioTransport(core, Own(new IrqfdLine(_kvmVm, gsi)));
-        _mmio.Register(mmioBase, VirtioMmioTransport.WindowSize, transport, $"{kind} {guestName}");
-        for (int q = 0; q < core.QueueCount; q++)
-            _kvmVm.AssignIoeventfd(core.QueueEvent(q), mmioBase + VirtioMmioTransport.QueueNotifyOffset, 4, (ulong)q);
-        var worker = new VirtioDeviceWorker(core, $"{kind} {guestName}", _log, (name, e) => _vm?.OnDeviceThreadFailed(name, e));
-        _virtio.Add(new AttachedVirtioDevice(guestName, kind, labels, device, counters, core, worker, mmioBase, gsi));
+        string name = $"{kind} {guestName}";
+        var core = Own(new VirtioTransportCore(device, _memory, _log, name));
+        IReadOnlyList<CounterSet> transportCounters = [];
+        (ulong, uint)? mmioWindow = null;
+        if (Pci)
+        {
+            var function = new VirtioPciTransport(core, _msi!, _resources.AllocatePciBar(VirtioPciTransport.BarSize), name);
+            int slot = _pciBus!.Add(function);
+            function.Config.Attach(function, _barMapper!);
+            if (function.Bar.MappedAt is null)
+                throw new InvalidOperationException($"{name}: BAR 0 could not be placed at 0x{function.Bar.Address:x}");
+            transportCounters = [function.Config.Counters, function.Msix.Counters];
+            labels = [.. labels, new("transport", "pci"), new("pciSlot", $"00:{slot:x2}.0")];
+        }
+        else
+        {
+            var (mmioBase, gsi) = _resources.AllocateVirtio();
+            var transport = new VirtioMmioTransport(core, Own(new IrqfdLine(_kvmVm, gsi)));
+            _mmio.Register(mmioBase, VirtioMmioTransport.WindowSize, transport, name);
+            for (int q = 0; q < core.QueueCount; q++)
+                _kvmVm.AssignIoeventfd(core.QueueEvent(q), mmioBase + VirtioMmioTransport.QueueNotifyOffset, 4, (ulong)q);
+            mmioWindow = (mmioBase, gsi);
+            labels = [.. labels, new("transport", "mmio")];
+        }
+        var worker = new VirtioDeviceWorker(core, name, _log, (n, e) => _vm?.OnDeviceThreadFailed(n, e));
+        _virtio.Add(new AttachedVirtioDevice(guestName, kind, labels, device, counters, core, transportCounters, worker, mmioWindow));
     }
 
     /// <summary>Kernel segments, initrd, command line and boot_params into guest memory; returns the entry point.</summary>
@@ -196,7 +237,7 @@ public sealed class VmBuilder
     {
         ulong cr3 = PageTables.Write(_memory);
         Gdt.Write(_memory);
-        _memory.Write(Layout.MpTableAddress, MpTable.Build(_config.Cpus));
+        _memory.Write(Layout.MpTableAddress, MpTable.Build(_config.Cpus, pciBus: Pci));
         return cr3;
     }
 

@@ -167,6 +167,7 @@ public static class CliApp
             Nets = o.Nets.Any() ? o.Nets.Select(NetSpec.Parse).ToList() : file?.Nets ?? [],
             TimeoutSeconds = o.Timeout ?? file?.Timeout ?? 0,
             KvmDevice = o.KvmDevice,
+            Transport = TransportSpec.Parse(o.Transport ?? file?.Transport ?? "pci"),
             Console = ConsoleSpec.Parse(o.Console ?? file?.Console ?? "stdio"),
             LogLevel = o.LogLevel ?? file?.LogLevel ?? "info",
             StatsPath = o.Stats ?? file?.Stats,
@@ -186,7 +187,8 @@ public static class CliApp
         foreach (var d in vm.VirtioDevices)
         {
             log.Debug("{Name} ({Labels}): {Counters} {Transport}", d.GuestName,
-                string.Join(", ", d.Labels.Select(l => $"{l.Key} {l.Value}")), d.DeviceCounters.ToString(), d.Transport.Counters.ToString());
+                string.Join(", ", d.Labels.Select(l => $"{l.Key} {l.Value}")), d.DeviceCounters.ToString(),
+                string.Join(' ', d.TransportCounters.Prepend(d.Transport.Counters).Select(c => c.ToString())));
             for (int q = 0; q < d.Transport.QueueCount; q++)
                 log.Debug("{Name} queue {Queue}: {Counters}", d.GuestName, q, d.Transport.QueueCounters[q].ToString());
         }

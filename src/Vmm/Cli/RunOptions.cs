@@ -30,6 +30,9 @@ public sealed class RunOptions
     [Option("net", MetaValue = "tap=NAME[,mac=MAC]", HelpText = "virtio-net interface on a TAP device (created if missing); repeat for eth1, eth2, ...")]
     public IEnumerable<string> Nets { get; set; } = [];
 
+    [Option("transport", MetaValue = "pci|mmio", HelpText = "How the guest finds its virtio devices: pci (default; virtio-pci with MSI-X) or mmio (virtio-mmio, declared on the kernel command line).")]
+    public string? Transport { get; set; }
+
     [Option("timeout", MetaValue = "SEC", HelpText = "Stop the guest after SEC seconds and exit 124 (default 0 = never).")]
     public double? Timeout { get; set; }
 

@@ -68,6 +68,7 @@ public static class RunStatistics
             foreach (var (key, value) in d.Labels) w.WriteString(key, value);
             WriteCounters(w, d.DeviceCounters);
             WriteCounters(w, d.Transport.Counters);
+            foreach (var extra in d.TransportCounters) WriteCounters(w, extra);
             w.WriteStartArray("queues");
             foreach (var q in d.Transport.QueueCounters)
             {

@@ -28,6 +28,12 @@ public sealed record VmConfig
     public IReadOnlyList<NetConfig> Nets { get; init; } = [];
     public string KvmDevice { get; init; } = Kvm.KvmSystem.DefaultPath;
 
+    /// <summary>
+    /// virtio-pci by default: the kernels users build themselves (x86_64_defconfig +
+    /// kvm_guest.config) have no virtio-mmio, while microVM kernels that have virtio-mmio ask for it.
+    /// </summary>
+    public VirtioTransportKind Transport { get; init; } = VirtioTransportKind.Pci;
+
     /// <summary>Seconds before the VM is stopped with exit 124; 0 = none.</summary>
     public double TimeoutSeconds { get; init; }
 

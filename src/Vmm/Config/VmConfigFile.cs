@@ -16,7 +16,7 @@ namespace Csvmm.Vmm.Config;
 public sealed class VmConfigFile
 {
     private static readonly HashSet<string> Known =
-        ["kernel", "initrd", "cmdline", "memory", "cpus", "disks", "nets", "timeout", "console", "logLevel", "stats"];
+        ["kernel", "initrd", "cmdline", "memory", "cpus", "disks", "nets", "transport", "timeout", "console", "logLevel", "stats"];
 
     public string? Kernel { get; private set; }
     public string? Initrd { get; private set; }
@@ -29,6 +29,7 @@ public sealed class VmConfigFile
     public string? Console { get; private set; }
     public string? LogLevel { get; private set; }
     public string? Stats { get; private set; }
+    public string? Transport { get; private set; }
 
     public static VmConfigFile Load(string path)
     {
@@ -69,6 +70,11 @@ public sealed class VmConfigFile
                     case "console": c.Console = String(path, at, p.Value); break;
                     case "logLevel": c.LogLevel = String(path, at, p.Value); break;
                     case "stats": c.Stats = String(path, at, p.Value); break;
+                    case "transport":
+                        c.Transport = String(path, at, p.Value);
+                        if (!TransportSpec.TryParse(c.Transport, out _))
+                            throw new ConfigFileException(path, at, "must be \"pci\" or \"mmio\"");
+                        break;
                     case "memory": c.Memory = Int(path, at, p.Value); break;
                     case "cpus": c.Cpus = Int(path, at, p.Value); break;
                     case "timeout":

@@ -39,10 +39,11 @@ public static class VmConfigValidator
                 throw new UsageException($"network interface {i} ({config.Nets[i].Tap}): {p}");
 
         int devices = config.Disks.Count + config.Nets.Count;
-        int capacity = ResourceAllocator.VirtioMmioCapacity;
+        var (capacity, why) = config.Transport == VirtioTransportKind.Pci
+            ? (ResourceAllocator.VirtioPciCapacity, "the PCI bus has slots for at most")
+            : (ResourceAllocator.VirtioMmioCapacity, "virtio-mmio has interrupt lines for at most");
         if (devices > capacity)
             throw new ConfigLimitException(
-                $"{config.Disks.Count} disks and {config.Nets.Count} network interfaces make {devices} virtio devices; " +
-                $"virtio-mmio has interrupt lines for at most {capacity}");
+                $"{config.Disks.Count} disks and {config.Nets.Count} network interfaces make {devices} virtio devices; {why} {capacity}");
     }
 }

@@ -147,6 +147,6 @@ public sealed class VirtualMachineLifecycleTests
         public VirtioTransportCore Core => _core ??= new VirtioTransportCore(BlockDevice, memory);
 
         public AttachedVirtioDevice Attach(VirtioDeviceWorker worker) =>
-            new("vda", "virtio-blk", [new("path", Path)], BlockDevice, BlockDevice.Counters, Core, worker, 0xD0000000, 5);
+            new("vda", "virtio-blk", [new("path", Path)], BlockDevice, BlockDevice.Counters, Core, [], worker, (0xD0000000, 5));
     }
 }

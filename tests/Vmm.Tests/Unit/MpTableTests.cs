@@ -68,8 +68,29 @@ public sealed class MpTableTests
     }
 
     [Fact]
-    public void Table_fits_its_reserved_area_for_the_largest_supported_count() =>
+    public void Table_fits_its_reserved_area_for_the_largest_supported_count()
+    {
         Assert.True((ulong)MpTable.Build(MpTable.MaxCpus).Length <= Layout.MpTableMaxSize);
+        Assert.True((ulong)MpTable.Build(MpTable.MaxCpus, pciBus: true).Length <= Layout.MpTableMaxSize);
+    }
+
+    /// <summary>
+    /// With PCI, bus 0 is the PCI bus (its MP id is its PCI bus number, which mpparse.c matches
+    /// against PCI interrupt sources) and the ISA interrupts move to bus 1.
+    /// </summary>
+    [Fact]
+    public void Pci_bus_is_bus_0_and_isa_interrupts_name_bus_1()
+    {
+        var table = MpTable.Build(1, pciBus: true).AsSpan(16);
+        Assert.Equal(0, Sum(table[..BinaryPrimitives.ReadUInt16LittleEndian(table[4..])]));
+        Assert.Equal(1 + 2 + 1 + 24 + 2, BinaryPrimitives.ReadUInt16LittleEndian(table[34..]));
+        int o = 44 + 20;
+        Assert.Equal((1, 0, "PCI   "), (table[o], table[o + 1], Encoding.ASCII.GetString(table.Slice(o + 2, 6))));
+        Assert.Equal((1, 1, "ISA   "), (table[o + 8], table[o + 9], Encoding.ASCII.GetString(table.Slice(o + 10, 6))));
+        int firstInterrupt = o + 8 + 8 + 8;
+        Assert.Equal(3, table[firstInterrupt]);
+        Assert.Equal(1, table[firstInterrupt + 4]); // source bus: ISA
+    }
 
     [Fact]
     public void Zero_cpus_is_refused() => Assert.Throws<ArgumentOutOfRangeException>(() => MpTable.Build(0));

@@ -47,6 +47,12 @@ public static class Layout
     public const ulong VirtioMmioWindowSize = 0x1000;
     /// <summary>Room for this many windows before the IOAPIC at 0xFEC00000; the GSIs run out long before.</summary>
     public const int VirtioMmioWindows = 64;
+    /// <summary>
+    /// Where csvmm places PCI BARs (and where it lets the guest move them): above the virtio-mmio
+    /// windows, below the IOAPIC. Nothing else lives here, and it is never RAM.
+    /// </summary>
+    public const ulong PciMmioStart = 0xE0000000;
+    public const ulong PciMmioEnd = 0xFEC00000;
     public const ulong IoApicAddress = 0xFEC00000;
     public const ulong LapicAddress = 0xFEE00000;
     /// <summary>KVM's real-mode scratch pages (Intel): identity map, then the 3-page TSS.</summary>
@@ -59,11 +65,17 @@ public static class Layout
     public const uint Com1Gsi = 4;
     public const ushort I8042Port = 0x60;
     public const ushort I8042Length = 5;
+    /// <summary>PCI configuration mechanism #1: CONFIG_ADDRESS and CONFIG_DATA.</summary>
+    public const ushort PciConfigPort = 0xCF8;
+    public const ushort PciConfigLength = 8;
 
     // ---- Interrupts ----
     /// <summary>IOAPIC pins; GSIs 5..23 are free for virtio devices (0-4, 8, 12 are legacy).</summary>
     public const uint IoApicPins = 24;
     public const uint FirstVirtioGsi = 5;
+
+    /// <summary>First GSI for MSI routes: after the IOAPIC's pins, which keep KVM's default routes.</summary>
+    public const uint FirstMsiGsi = IoApicPins;
 
     /// <summary>GSIs the PC platform already uses above <see cref="FirstVirtioGsi"/>: 8 (RTC) and 12 (PS/2 mouse).</summary>
     public static bool IsLegacyGsi(uint gsi) => gsi is 8 or 12;

@@ -7,6 +7,9 @@ namespace Csvmm.Vmm.Arch.X86_64;
 /// The Intel MultiProcessor Specification 1.4 table (read by arch/x86/kernel/mpparse.c) that tells a guest without ACPI
 /// its CPUs, the IOAPIC and how ISA IRQs are wired: a floating pointer, then the configuration table
 /// with processor, bus, IOAPIC, I/O-interrupt and local-interrupt entries, each group in that order.
+/// With a PCI bus it comes first as bus 0 (a PCI bus entry's id is its PCI bus number, which
+/// mpparse.c compares with srcbus of PCI interrupt entries) and ISA is bus 1. PCI devices use
+/// MSI-X, so there are no PCI interrupt entries.
 /// </summary>
 public static class MpTable
 {
@@ -23,18 +26,20 @@ public static class MpTable
     private const byte IntTypeInt = 0, IntTypeNmi = 1, IntTypeExtInt = 3;
     private const byte AllLapics = 0xFF;
 
-    /// <summary>Largest vCPU count whose table fits the reserved area.</summary>
-    public static int MaxCpus => (int)((Layout.MpTableMaxSize - FloatingPointerSize - HeaderSize - EntrySize * (2 + Layout.IoApicPins + 2)) / ProcessorEntrySize);
+    /// <summary>Largest vCPU count whose table (with room for both buses) fits the reserved area.</summary>
+    public static int MaxCpus => (int)((Layout.MpTableMaxSize - FloatingPointerSize - HeaderSize - EntrySize * (3 + Layout.IoApicPins + 2)) / ProcessorEntrySize);
 
     /// <summary>The IOAPIC's id: after every CPU's APIC id.</summary>
     public static byte IoApicId(int cpus) => (byte)cpus;
 
     /// <summary>Bytes to place at <paramref name="address"/> (floating pointer first, table right after).</summary>
-    public static byte[] Build(int cpus, ulong address = Layout.MpTableAddress)
+    public static byte[] Build(int cpus, ulong address = Layout.MpTableAddress, bool pciBus = false)
     {
         if (cpus < 1 || cpus > MaxCpus)
             throw new ArgumentOutOfRangeException(nameof(cpus), $"MP table supports 1..{MaxCpus} CPUs");
-        int entries = cpus + 1 + 1 + (int)Layout.IoApicPins + 2;
+        int buses = pciBus ? 2 : 1;
+        byte isaBus = (byte)(buses - 1);
+        int entries = cpus + buses + 1 + (int)Layout.IoApicPins + 2;
         int tableLength = HeaderSize + cpus * ProcessorEntrySize + (entries - cpus) * EntrySize;
         var bytes = new byte[FloatingPointerSize + tableLength];
         var fp = bytes.AsSpan(0, FloatingPointerSize);
@@ -68,9 +73,17 @@ public static class MpTable
             o += ProcessorEntrySize;
         }
 
+        if (pciBus)
+        {
+            var pci = table.Slice(o, EntrySize);
+            pci[0] = EntryBus;
+            pci[1] = 0;
+            Encoding.ASCII.GetBytes("PCI   ").CopyTo(pci[2..]);
+            o += EntrySize;
+        }
         var bus = table.Slice(o, EntrySize);
         bus[0] = EntryBus;
-        bus[1] = 0;
+        bus[1] = isaBus;
         Encoding.ASCII.GetBytes("ISA   ").CopyTo(bus[2..]);
         o += EntrySize;
 
@@ -90,7 +103,7 @@ public static class MpTable
             var e = table.Slice(o, EntrySize);
             e[0] = EntryIoInterrupt;
             e[1] = IntTypeInt;
-            e[4] = 0;
+            e[4] = isaBus;
             e[5] = (byte)pin;
             e[6] = ioApicId;
             e[7] = (byte)pin;

@@ -1,10 +1,24 @@
 namespace Csvmm.Vmm.Arch.X86_64;
 
-/// <summary>Hands out virtio-mmio windows and GSIs in order, from <see cref="Layout"/>'s ranges.</summary>
+/// <summary>Hands out virtio-mmio windows and GSIs, and PCI BAR space, in order, from <see cref="Layout"/>'s ranges.</summary>
 public sealed class ResourceAllocator
 {
     private int _nextWindow;
     private uint _nextGsi = Layout.FirstVirtioGsi;
+    private ulong _nextBar = Layout.PciMmioStart;
+
+    /// <summary>PCI devices besides the host bridge in slot 0 (bus 0, one function each).</summary>
+    public static int VirtioPciCapacity => Devices.Pci.PciBus.Slots - 1;
+
+    /// <summary>Address for a BAR of <paramref name="size"/> bytes (a power of two), aligned to its size.</summary>
+    public ulong AllocatePciBar(ulong size)
+    {
+        ulong address = (_nextBar + size - 1) & ~(size - 1);
+        if (address + size > Layout.PciMmioEnd)
+            throw new InvalidOperationException("out of PCI BAR space");
+        _nextBar = address + size;
+        return address;
+    }
 
     /// <summary>
     /// How many virtio-mmio devices fit: each needs a window and an IOAPIC pin of its own (a
