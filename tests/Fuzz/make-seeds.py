@@ -119,3 +119,27 @@ write("boot", "bzimage-old-protocol", boot(1, 0, 0, bzimage(version=0x0206)))
 write("boot", "elf", boot(1, 0, 0, elf()))
 write("boot", "elf-initrd-long-cmdline", boot(2, 1, 2, elf(), b"initrd"))
 write("boot", "elf-low", boot(1, 0, 0, elf(paddr=0x1000, entry=0x1000)))
+
+
+# ---- pci: ops (PciTarget): 2 = config write to the function's own register, 11 = BAR 0 write,
+# 3 = BAR 0 read, 4 = interrupts, 5 = device_status
+cfg = lambda reg, v: u8(2) + u8(reg) + u32(v)
+bar_w = lambda off, width_code, v: u8(11) + u16(off) + u8(width_code) + u64(v)
+bar_r = lambda off, width_code: u8(3) + u16(off) + u8(width_code) + u64(0)
+W1, W2, W4, W8 = 0, 1, 2, 3
+sizing = (cfg(0x04, 0) + cfg(0x10, 0xFFFFFFFF) + cfg(0x14, 0xFFFFFFFF) + cfg(0x10, 0xE0000000)
+          + cfg(0x14, 0) + cfg(0x04, 6))
+write("pci", "bar-sizing", sizing)
+driver = (bar_w(0x14, W1, 0) + bar_w(0x14, W1, 3) + bar_w(0x08, W4, 1) + bar_w(0x0C, W4, 1)
+          + bar_w(0x08, W4, 0) + bar_w(0x0C, W4, 0) + bar_w(0x14, W1, 0xB) + bar_r(0x14, W1)
+          + bar_w(0x10, W2, 0) + bar_w(0x16, W2, 0) + bar_w(0x18, W2, 16) + bar_w(0x1A, W2, 1)
+          + bar_w(0x20, W4, 0x1000) + bar_w(0x28, W4, 0x2000) + bar_w(0x30, W4, 0x3000)
+          + bar_w(0x1C, W2, 1) + bar_w(0x14, W1, 0xF)
+          + bar_w(0x4000, W8, 0xFEE00000) + bar_w(0x4008, W4, 0x30) + bar_w(0x400C, W4, 0)
+          + bar_w(0x4010, W8, 0xFEE00000) + bar_w(0x4018, W4, 0x31) + bar_w(0x401C, W4, 0)
+          + cfg(0x84, 0x80000011) + u8(4) + u8(1) + bar_r(0x1000, W1) + bar_r(0x5000, W4))
+write("pci", "driver-msix", driver)
+hostile = (cfg(0x10, 0) + cfg(0x10, 0xC0000000) + cfg(0x10, 0xFEE00000) + cfg(0x10, 0xFEBFC000)
+           + bar_w(0x4000, W4, 0xC0000000) + bar_w(0x4008, W4, 0x231) + cfg(0x84, 0xC0000011)
+           + cfg(0x84, 0x80000011) + u8(4) + u8(0) + u8(5) + u8(0) + cfg(0x10, 0xE0000000))
+write("pci", "hostile-bars-msix", hostile)

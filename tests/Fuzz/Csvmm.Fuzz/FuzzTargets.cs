@@ -12,6 +12,7 @@ public static class FuzzTargets
         ["net"] = () => new NetTarget(),
         ["mmio"] = () => new MmioTarget(),
         ["boot"] = () => new BootTarget(),
+        ["pci"] = () => new PciTarget(),
     };
 
     private static readonly Dictionary<string, IFuzzTarget> Created = new();

@@ -208,18 +208,4 @@ public sealed class MmioTarget : IFuzzTarget
         {
         }
     }
-
-    /// <summary>Keeps the first error-level event that carries an exception.</summary>
-    private sealed class ErrorSink : ILogEventSink
-    {
-        public string? First { get; private set; }
-
-        public void Clear() => First = null;
-
-        public void Emit(LogEvent logEvent)
-        {
-            if (logEvent.Level >= LogEventLevel.Error && logEvent.Exception is { } e && First is null)
-                First = $"{logEvent.RenderMessage()}: {e}";
-        }
-    }
 }
