@@ -30,7 +30,7 @@ public static class BootParams
         var span = zp.AsSpan();
         if (kernel.Header is { } h)
         {
-            kernel.Bytes.AsSpan(SetupHeader.SetupSectsOffset, h.HeaderEnd - SetupHeader.SetupSectsOffset)
+            kernel.Head.AsSpan(SetupHeader.SetupSectsOffset, h.HeaderEnd - SetupHeader.SetupSectsOffset)
                 .CopyTo(span[SetupHeader.SetupSectsOffset..]);
         }
         else

@@ -18,10 +18,18 @@ public static class KernelLoader
     public const ulong MinimumFreeMemory = 16UL << 20;
 
     /// <summary>Loads everything and returns the initrd's guest address (0 without one).</summary>
-    public static ulong Load(GuestMemory memory, ulong memoryBytes, KernelImage kernel, byte[]? initrd, byte[] cmdline)
+    public static ulong Load(GuestMemory memory, ulong memoryBytes, KernelImage kernel, byte[]? initrd, byte[] cmdline) =>
+        Load(memory, memoryBytes, kernel, initrd is null ? null : ImageSource.FromBytes("initrd", initrd), cmdline);
+
+    /// <summary>
+    /// Loads everything, reading kernel segments and the initrd straight from their files into guest
+    /// memory (nothing of them is kept on the heap), and returns the initrd's guest address (0 without one).
+    /// </summary>
+    public static ulong Load(GuestMemory memory, ulong memoryBytes, KernelImage kernel, ImageSource? initrd, byte[] cmdline)
     {
         ulong lowEnd = Layout.LowMemoryEnd(memoryBytes);
-        ulong needed = kernel.KernelEnd + AlignUp((ulong)(initrd?.Length ?? 0), 0x1000) + MinimumFreeMemory;
+        ulong initrdLength = (ulong)(initrd?.Length ?? 0);
+        ulong needed = kernel.KernelEnd + AlignUp(initrdLength, 0x1000) + MinimumFreeMemory;
         if (needed > lowEnd)
             throw new ConfigLimitException(
                 $"--memory {memoryBytes >> 20} MiB is too small for this kernel{(initrd is null ? "" : " and initrd")}: " +
@@ -31,17 +39,17 @@ public static class KernelLoader
         {
             if (!memory.IsValidRange(seg.GuestAddress, seg.MemorySize))
                 throw new ConfigLimitException($"kernel segment at 0x{seg.GuestAddress:x} does not fit in {memoryBytes >> 20} MiB of guest memory");
-            memory.Write(seg.GuestAddress, kernel.Bytes.AsSpan(seg.FileOffset, seg.FileSize));
+            kernel.Source.Read(seg.FileOffset, memory.GetSpan(seg.GuestAddress, seg.FileSize));
         }
 
         ulong initrdAddress = 0;
         if (initrd is { Length: > 0 })
         {
             ulong limit = Math.Min(lowEnd, kernel.InitrdAddrMax + 1);
-            initrdAddress = AlignDown(limit - (ulong)initrd.Length, 0x1000);
-            if (limit < (ulong)initrd.Length || initrdAddress < kernel.KernelEnd)
-                throw new ConfigLimitException($"no room for the {initrd.Length >> 20} MiB initrd below 0x{limit:x}: raise --memory");
-            memory.Write(initrdAddress, initrd);
+            initrdAddress = AlignDown(limit - initrdLength, 0x1000);
+            if (limit < initrdLength || initrdAddress < kernel.KernelEnd || initrdLength > int.MaxValue)
+                throw new ConfigLimitException($"no room for the {initrdLength >> 20} MiB initrd below 0x{limit:x}: raise --memory");
+            initrd.Read(0, memory.GetSpan(initrdAddress, (int)initrdLength));
         }
 
         // cmdline_size comes from the kernel file and may exceed the area the layout reserves: the
@@ -53,7 +61,7 @@ public static class KernelLoader
         memory.Write(Layout.CmdlineAddress, cmdline);
 
         var zeroPage = BootParams.Build(kernel, Layout.CmdlineAddress, cmdline.Length,
-            initrdAddress, (ulong)(initrd?.Length ?? 0), E820Entry.For(memoryBytes));
+            initrdAddress, initrdLength, E820Entry.For(memoryBytes));
         memory.Write(Layout.ZeroPageAddress, zeroPage);
         return initrdAddress;
     }

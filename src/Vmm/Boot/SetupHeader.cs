@@ -52,8 +52,12 @@ public sealed class SetupHeader
     public int SetupSize => ((SetupSects == 0 ? 4 : SetupSects) + 1) * 512;
 
     /// <summary>Parses and validates a bzImage header; throws <see cref="BootException"/> with the reason.</summary>
-    public static SetupHeader Parse(ReadOnlySpan<byte> image, string path)
+    public static SetupHeader Parse(ReadOnlySpan<byte> image, string path) => Parse(image, image.Length, path);
+
+    /// <summary>Parses the header from the file's first bytes (<paramref name="head"/>) and its total length.</summary>
+    public static SetupHeader Parse(ReadOnlySpan<byte> head, long fileLength, string path)
     {
+        var image = head;
         if (image.Length < 0x264)
             throw new BootException($"{path} is not a bzImage: only {image.Length} bytes, too short for a boot header");
         if (BinaryPrimitives.ReadUInt16LittleEndian(image[BootFlagOffset..]) != BootFlagMagic)
@@ -86,8 +90,8 @@ public sealed class SetupHeader
             throw new BootException($"{path} has no 64-bit entry point (XLF_KERNEL_64 unset); build a 64-bit kernel");
         if (h.HeaderEnd > 0x264 + 0x100 || h.HeaderEnd > image.Length)
             throw new BootException($"{path} has a corrupt setup header (ends at 0x{h.HeaderEnd:x})");
-        if (h.SetupSize >= image.Length)
-            throw new BootException($"{path} is truncated: setup claims {h.SetupSize} bytes, file has {image.Length}");
+        if (h.SetupSize >= fileLength)
+            throw new BootException($"{path} is truncated: setup claims {h.SetupSize} bytes, file has {fileLength}");
         return h;
     }
 }

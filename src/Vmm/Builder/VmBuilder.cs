@@ -70,8 +70,8 @@ public sealed class VmBuilder
     {
         try
         {
-            var kernel = KernelImage.Load(_config.KernelPath);
-            byte[]? initrd = _config.InitrdPath is { } path ? LoadInitrd(path) : null;
+            using var kernel = KernelImage.Load(_config.KernelPath);
+            using var initrd = _config.InitrdPath is { } path ? ImageSource.Open(path, "initrd") : null;
             var disks = _config.Disks.Select(d => Own(BlockBackend.Open(d.Path, d.ReadOnly, _log))).ToList();
             var taps = _config.Nets.Select(n => Own(TapBackend.Open(n.Tap))).ToList();
 
@@ -107,19 +107,6 @@ public sealed class VmBuilder
     {
         _owned.Add(disposable);
         return disposable;
-    }
-
-    private static byte[] LoadInitrd(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path)) throw new BootException($"initrd {path} is a directory");
-            return File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException) { throw new KernelFileException($"initrd {path} does not exist"); }
-        catch (DirectoryNotFoundException) { throw new KernelFileException($"initrd {path} does not exist"); }
-        catch (UnauthorizedAccessException) { throw new KernelFileException($"initrd {path} is not readable (permission denied)"); }
-        catch (IOException e) { throw new KernelFileException($"initrd {path} cannot be read: {e.Message}"); }
     }
 
     /// <summary>/dev/kvm, the capabilities csvmm relies on, a VM with the in-kernel irqchip and PIT.</summary>
@@ -223,7 +210,7 @@ public sealed class VmBuilder
     }
 
     /// <summary>Kernel segments, initrd, command line and boot_params into guest memory; returns the entry point.</summary>
-    private ulong LoadKernel(KernelImage kernel, byte[]? initrd, string cmdline)
+    private ulong LoadKernel(KernelImage kernel, ImageSource? initrd, string cmdline)
     {
         byte[] bytes = System.Text.Encoding.ASCII.GetBytes(cmdline);
         ulong initrdAddress = KernelLoader.Load(_memory, _config.MemoryBytes, kernel, initrd, bytes);

@@ -61,7 +61,7 @@ public sealed class KernelLoaderTests
     {
         using var mem = GuestMemory.FromArray(new byte[32 << 20]);
         var kernel = KernelImage.Parse("k", BzImage());
-        var e = Assert.Throws<ConfigLimitException>(() => KernelLoader.Load(mem, 32 << 20, kernel, null, []));
+        var e = Assert.Throws<ConfigLimitException>(() => KernelLoader.Load(mem, 32 << 20, kernel, (byte[]?)null, []));
         Assert.Contains("too small", e.Message);
     }
 
@@ -81,7 +81,7 @@ public sealed class KernelLoaderTests
         var (_, mem) = Ram();
         using var __ = mem;
         var kernel = KernelImage.Parse("k", BzImage(cmdlineSize: 10));
-        var e = Assert.Throws<ConfigLimitException>(() => KernelLoader.Load(mem, MemoryBytes, kernel, null, new byte[11]));
+        var e = Assert.Throws<ConfigLimitException>(() => KernelLoader.Load(mem, MemoryBytes, kernel, (byte[]?)null, new byte[11]));
         Assert.Contains("at most 10", e.Message);
     }
 
@@ -95,11 +95,11 @@ public sealed class KernelLoaderTests
         var kernel = KernelImage.Parse("k", BzImage(cmdlineSize: 0x20000));
         byte[] line = new byte[Layout.CmdlineMaxSize];
         line.AsSpan().Fill((byte)'b');
-        var e = Assert.Throws<ConfigLimitException>(() => KernelLoader.Load(mem, MemoryBytes, kernel, null, line));
+        var e = Assert.Throws<ConfigLimitException>(() => KernelLoader.Load(mem, MemoryBytes, kernel, (byte[]?)null, line));
         Assert.Contains($"at most {Layout.CmdlineMaxSize - 1}", e.Message);
         Assert.Equal(0, ram[Layout.CmdlineAddress + Layout.CmdlineMaxSize]);
 
-        KernelLoader.Load(mem, MemoryBytes, kernel, null, line[..^1]);
+        KernelLoader.Load(mem, MemoryBytes, kernel, (byte[]?)null, line[..^1]);
         Assert.Equal(0, ram[Layout.CmdlineAddress + Layout.CmdlineMaxSize - 1]);
     }
 }
