@@ -17,6 +17,10 @@ public sealed class HttpResponse
 
     private static readonly HttpResponse NoContentInstance = new(NoContentStatus, null);
 
+    // Messages quote keys in backticks as serde does; the default encoder would write them as
+    // \u0060. Control characters and quotes are still escaped.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public HttpResponse(int statusCode, byte[]? body, bool closeConnection = false)
     {
         StatusCode = statusCode;
@@ -43,7 +47,7 @@ public sealed class HttpResponse
     public static byte[] FaultBody(string message)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(message.Length + 24);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("fault_message"u8, message);
