@@ -159,6 +159,16 @@ public sealed class HttpRequestParserTests
     }
 
     [Fact]
+    public void Empty_lines_before_a_request_count_against_the_header_limit()
+    {
+        // Otherwise 8000 bytes of empty lines plus an 8 KiB head plus the largest body would
+        // outgrow the connection's buffer (head limit + body limit) before the parser decides.
+        string padding = string.Concat(Enumerable.Repeat("\r\n", 4000));
+        AssertRefused(padding + "PUT /x HTTP/1.1\r\n" + string.Concat(Enumerable.Repeat("X-Pad: 0123456789\r\n", 20)) + "\r\n",
+            "headers are larger than 8192 bytes");
+    }
+
+    [Fact]
     public void A_body_over_firecrackers_limit_is_refused_from_its_content_length_alone()
     {
         AssertRefused("PUT /drives/a HTTP/1.1\r\nContent-Length: 51201\r\n\r\n",

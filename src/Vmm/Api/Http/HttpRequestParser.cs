@@ -102,10 +102,11 @@ public sealed class HttpRequestParser
             int lf = data[_nextLine..].IndexOf((byte)'\n');
             if (lf < 0)
             {
-                int pending = data.Length - _requestStart;
                 if (!_sawRequestLine && data.Length - _nextLine > _limits.MaxRequestLineBytes + 1)
                     return Fail($"The request line is longer than {_limits.MaxRequestLineBytes} bytes.");
-                if (pending > _limits.MaxHeaderBytes)
+                // Every limit counts from the first byte, skipped empty lines included, so that a
+                // request never outgrows MaxHeaderBytes + MaxBodyBytes (the connection's buffer).
+                if (data.Length > _limits.MaxHeaderBytes)
                     return Fail($"The request headers are larger than {_limits.MaxHeaderBytes} bytes.");
                 return HttpParseStatus.Incomplete;
             }
@@ -130,12 +131,12 @@ public sealed class HttpRequestParser
             else if (empty)
             {
                 _headEnd = next;
-                if (_headEnd - _requestStart > _limits.MaxHeaderBytes)
+                if (_headEnd > _limits.MaxHeaderBytes)
                     return Fail($"The request headers are larger than {_limits.MaxHeaderBytes} bytes.");
                 return HttpParseStatus.Complete;
             }
             _nextLine = next;
-            if (_nextLine - _requestStart > _limits.MaxHeaderBytes)
+            if (_nextLine > _limits.MaxHeaderBytes)
                 return Fail($"The request headers are larger than {_limits.MaxHeaderBytes} bytes.");
         }
     }
