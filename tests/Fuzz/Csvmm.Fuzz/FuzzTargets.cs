@@ -12,6 +12,8 @@ public static class FuzzTargets
         ["net"] = () => new NetTarget(),
         ["mmio"] = () => new MmioTarget(),
         ["boot"] = () => new BootTarget(),
+        ["http"] = () => new HttpTarget(),
+        ["api"] = () => new ApiTarget(),
     };
 
     private static readonly Dictionary<string, IFuzzTarget> Created = new();
