@@ -254,7 +254,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             }
             catch (Exception e) when (e is not FaultException)
             {
-                throw new FaultException($"Drive config error: Unable to patch the block device: {e.Message} Please verify the request arguments.");
+                throw new FaultException($"Drive config error: Unable to patch the block device: {e.Message} Please verify the request arguments.", e);
             }
             drive.PathOnHost = path;
         }
@@ -347,7 +347,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             }
             catch (Exception e) when (e is not FaultException)
             {
-                throw new FaultException($"Logger error: {e.Message}");
+                throw new FaultException($"Logger error: {e.Message}", e);
             }
             _logger = settings;
         }
@@ -385,7 +385,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             }
             catch (Exception e) when (e is not FaultException)
             {
-                throw new FaultException($"Start microvm error: {e.Message}");
+                throw new FaultException($"Start microvm error: {e.Message}", e);
             }
             _state = VmState.Running;
             if (_metrics is not null)
@@ -462,7 +462,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
         }
         catch (Exception e) when (e is not FaultException)
         {
-            throw new FaultException($"Internal VMM error: {e.Message}");
+            throw new FaultException($"Internal VMM error: {e.Message}", e);
         }
     }
 

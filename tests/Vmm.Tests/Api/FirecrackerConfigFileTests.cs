@@ -104,6 +104,17 @@ public sealed class FirecrackerConfigFileTests : IDisposable
     }
 
     [Fact]
+    public void A_failing_start_keeps_what_the_vm_threw_for_the_exit_code()
+    {
+        FirecrackerConfigFile.Load(Write("""{"boot-source":{"kernel_image_path":"KERNEL"},"drives":[]}"""), _controller);
+        var cause = new IOException("disk locked");
+        _vm.StartFailure = cause;
+        var e = Assert.Throws<FaultException>(_controller.StartInstance);
+        Assert.Equal("Start microvm error: disk locked", e.Message);
+        Assert.Same(cause, e.InnerException);
+    }
+
+    [Fact]
     public void A_missing_config_file_is_unreadable()
     {
         var e = Assert.Throws<FirecrackerConfigException>(() => FirecrackerConfigFile.Load(_files.PathOf("none.json"), _controller));
