@@ -28,8 +28,9 @@ need_packages() {
 prerequisites() {
     command -v dotnet >/dev/null || { log "the .NET 10 SDK (dotnet) is required"; exit 1; }
     # gcc/clang-free NativeAOT link uses gcc here; zlib for the runtime; qemu is the reference VMM
-    # for image checks and benchmarks; iproute2 + netcat-openbsd (nc -N) for the network tests.
-    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 netcat-openbsd bc jq util-linux e2fsprogs procps
+    # for image checks and benchmarks; iproute2 + netcat-openbsd (nc -N) for the network tests;
+    # curl drives the Firecracker-compatible API over its Unix socket in the API tests.
+    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 netcat-openbsd bc jq util-linux e2fsprogs procps curl
 }
 
 publish() {

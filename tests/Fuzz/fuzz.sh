@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one target of tests/Fuzz/Csvmm.Fuzz with AFL++ for a given time.
 #
-#   tests/Fuzz/fuzz.sh TARGET [SECONDS]     TARGET: virtqueue blk net mmio boot (default 600 s)
+#   tests/Fuzz/fuzz.sh TARGET [SECONDS]     TARGET: virtqueue blk net mmio boot http api (default 600 s)
 #   tests/Fuzz/fuzz.sh --min TARGET         fold the last run's queue into corpus/TARGET (set cover)
 #
 # Builds the targets in Release, instruments the csvmm assemblies in the copy with SharpFuzz (the
@@ -23,8 +23,8 @@ if [ "${1:-}" = "--min" ]; then minimize=1; shift; fi
 TARGET="${1:-}"
 SECONDS_TO_RUN="${2:-600}"
 case "$TARGET" in
-    virtqueue|blk|net|mmio|boot) ;;
-    *) die "usage: fuzz.sh [--min] TARGET [SECONDS]; TARGET is one of virtqueue blk net mmio boot" ;;
+    virtqueue|blk|net|mmio|boot|http|api) ;;
+    *) die "usage: fuzz.sh [--min] TARGET [SECONDS]; TARGET is one of virtqueue blk net mmio boot http api" ;;
 esac
 
 if ! command -v afl-fuzz >/dev/null; then

@@ -143,3 +143,28 @@ hostile = (cfg(0x10, 0) + cfg(0x10, 0xC0000000) + cfg(0x10, 0xFEE00000) + cfg(0x
            + bar_w(0x4000, W4, 0xC0000000) + bar_w(0x4008, W4, 0x231) + cfg(0x84, 0xC0000011)
            + cfg(0x84, 0x80000011) + u8(4) + u8(0) + u8(5) + u8(0) + cfg(0x10, 0xE0000000))
 write("pci", "hostile-bars-msix", hostile)
+# ---- http: limits byte (even: Firecracker's, odd: tiny), then chunks [u8 length][bytes]
+def chunks(data, size=255):
+    return b"".join(u8(len(data[i:i + size])) + data[i:i + size] for i in range(0, len(data), size))
+
+drive_json = b'{"drive_id":"rootfs","path_on_host":"/r.img","is_root_device":true,"is_read_only":false}'
+put_drive = (b'PUT /drives/rootfs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: '
+             + str(len(drive_json)).encode() + b'\r\n\r\n' + drive_json)
+write("http", "keep-alive", u8(0) + chunks(b"GET / HTTP/1.1\r\n\r\n" + put_drive + b"PATCH /vm HTTP/1.1\r\nContent-Length: 18\r\n\r\n{\"state\":\"Paused\"}"))
+write("http", "byte-by-byte", u8(0) + chunks(put_drive, 1))
+write("http", "expect-continue", u8(0) + chunks(b"PUT /logger HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n") + chunks(b"{}"))
+write("http", "lf-only-absolute", u8(0) + chunks(b"\r\n\nGET http://localhost/version?x HTTP/1.0\nConnection: keep-alive\n\n"))
+write("http", "chunked", u8(0) + chunks(b"PUT /actions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+write("http", "too-large", u8(1) + chunks(b"PUT /x HTTP/1.1\r\nContent-Length: 65\r\n\r\n" + b"x" * 65))
+write("http", "long-headers", u8(1) + chunks(b"GET / HTTP/1.1\r\n" + b"X-A: " + b"a" * 200 + b"\r\n\r\n"))
+
+# ---- api: method byte (0 GET, 1 PUT, 2 PATCH, 3 DELETE), path byte (index, or length of a raw path), body
+api = lambda method, path, body=b"": u8(method) + u8(path) + body
+write("api", "instance-info", api(0, 0))
+write("api", "machine-config", api(1, 3, b'{"vcpu_count":2,"mem_size_mib":256,"smt":false,"cpu_template":"None"}'))
+write("api", "drive", api(1, 5, b'{"drive_id":"rootfs","path_on_host":"/r","is_root_device":true,"rate_limiter":{"bandwidth":{"size":1,"refill_time":2}}}'))
+write("api", "net", api(1, 7, b'{"iface_id":"eth0","host_dev_name":"tap0","guest_mac":"06:00:ac:10:00:02","rx_rate_limiter":{}}'))
+write("api", "action", api(1, 10, b'{"action_type":"InstanceStart"}'))
+write("api", "vm-state", api(2, 11, b'{"state":"Paused"}'))
+write("api", "nested", api(1, 8, b'{"level":' + b"[" * 40 + b"]" * 40 + b"}"))
+write("api", "raw-path", api(1, 0x86, b"balloon" + b'{"amount_mib":1}'))

@@ -29,6 +29,25 @@ public static unsafe class Posix
         return true;
     }
 
+    /// <summary>
+    /// One write(2) of <paramref name="data"/> (EINTR retried): the bytes written, possibly fewer
+    /// than asked, or -errno (-EAGAIN when a non-blocking pipe is full). Never waits.
+    /// </summary>
+    public static int Write(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            while (true)
+            {
+                nint n = Sys.Write(fd, p, (nuint)data.Length);
+                if (n >= 0) return (int)n;
+                int errno = Sys.LastErrno;
+                if (errno == Sys.EINTR) continue;
+                return -errno;
+            }
+        }
+    }
+
     /// <summary>read(2) into <paramref name="buffer"/>: bytes read, 0 at EOF, -errno on error.</summary>
     public static int Read(int fd, Span<byte> buffer)
     {

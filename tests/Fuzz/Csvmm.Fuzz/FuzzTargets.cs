@@ -13,6 +13,8 @@ public static class FuzzTargets
         ["mmio"] = () => new MmioTarget(),
         ["boot"] = () => new BootTarget(),
         ["pci"] = () => new PciTarget(),
+        ["http"] = () => new HttpTarget(),
+        ["api"] = () => new ApiTarget(),
     };
 
     private static readonly Dictionary<string, IFuzzTarget> Created = new();

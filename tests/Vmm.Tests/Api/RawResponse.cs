@@ -1,0 +1,3 @@
+namespace Csvmm.Vmm.Tests.Api;
+
+public sealed record RawResponse(int Status, IReadOnlyDictionary<string, string> Headers, string Body);
