@@ -47,7 +47,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
 
         // The timer keeps interrupting: PIT channel 0, the PICs' vector base and mask, LINT0 as
         // ExtINT and the IDT all came along (a fresh VM has none of them programmed).
-        while (second.Ticks < captured.Ticks + 5) second.RunUntilReport();
+        second.RunUntilTicks(captured.Ticks + 5);
         output.WriteLine($"captured at report {captured.LastReport}, tick {captured.Ticks}; restored guest reached report {second.Counter}, tick {second.Ticks}");
     }
 
@@ -155,7 +155,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
     {
         using var kvm = KvmSystem.Open();
         using var machine = TimerGuestVm.Boot(kvm);
-        while (machine.Ticks < TicksBeforeCapture) machine.RunUntilReport();
+        machine.RunUntilTicks(TicksBeforeCapture);
         var vcpu = machine.Vcpu;
         var vm = machine.Vm;
         output.WriteLine($"caps: XSAVE {vm.CheckExtension(KvmCap.Xsave)}, XSAVE2 {vm.CheckExtension(KvmCap.Xsave2)}, XCRS {vm.CheckExtension(KvmCap.Xcrs)}, " +
@@ -206,8 +206,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
     {
         using var first = TimerGuestVm.Boot(kvm);
         Mark(first.Vcpu);
-        uint last;
-        do last = first.RunUntilReport(); while (first.Ticks < TicksBeforeCapture);
+        uint last = first.RunUntilTicks(TicksBeforeCapture);
         var vcpu = VcpuState.Capture(first.Vcpu);
         var vm = VmState.Capture(first.Vm);
         return new Capture(first.CopyMemory(), vcpu.Serialize(), vm.Serialize(), vcpu, vm, last, first.Ticks);

@@ -88,7 +88,7 @@ public sealed unsafe class StateSerializationTests
     {
         var fpu = new KvmFpu { Fcw = 0x37F, LastIp = 0x1234 };
         fpu.Xmm[5] = 0x99;
-        var state = With(SampleVcpu(), xsave: null, fpu: fpu, tscKhz: null);
+        var state = SampleVcpu() with { Xsave = null, Fpu = fpu, TscKhz = null };
         var back = VcpuState.Deserialize(state.Serialize());
         Assert.Null(back.Xsave);
         Assert.Null(back.TscKhz);
@@ -250,6 +250,20 @@ public sealed unsafe class StateSerializationTests
     }
 
     [Fact]
+    public void The_tsc_deadline_is_written_after_the_tsc_and_a_zero_deadline_becomes_the_tsc_value()
+    {
+        var state = SampleVcpu() with
+        {
+            Msrs = [new KvmMsrEntry { Index = 0x6E0, Data = 0 }, new KvmMsrEntry { Index = 0x174, Data = 8 }, new KvmMsrEntry { Index = 0x10, Data = 777 }],
+        };
+        var written = state.MsrsToWrite();
+        Assert.Equal([0x174u, 0x10u, 0x6E0u], written.Select(m => m.Index));
+        Assert.Equal(777UL, written[2].Data);
+        var armed = state with { Msrs = [new KvmMsrEntry { Index = 0x6E0, Data = 5000 }, new KvmMsrEntry { Index = 0x10, Data = 777 }] };
+        Assert.Equal(5000UL, armed.MsrsToWrite()[1].Data);
+    }
+
+    [Fact]
     public void Crc32c_matches_the_standard_check_value() =>
         Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
 
@@ -259,12 +273,6 @@ public sealed unsafe class StateSerializationTests
         image[offset] ^= 1;
         return image;
     }
-
-    private static VcpuState With(VcpuState s, byte[]? xsave, KvmFpu? fpu, uint? tscKhz) => new()
-    {
-        VcpuId = s.VcpuId, Cpuid = s.Cpuid, TscKhz = tscKhz, MpState = s.MpState, Regs = s.Regs, Sregs = s.Sregs,
-        Xsave = xsave, Fpu = fpu, Xcrs = s.Xcrs, DebugRegs = s.DebugRegs, Lapic = s.Lapic, Msrs = s.Msrs, Events = s.Events,
-    };
 
     private static byte[] Bytes<T>(T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
 

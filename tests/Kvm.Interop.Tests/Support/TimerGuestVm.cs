@@ -54,6 +54,19 @@ public sealed class TimerGuestVm : IDisposable
 
     public uint RunUntilReport() => TimerGuest.RunUntilReport(Vcpu, ReportTimeout);
 
+    /// <summary>Runs report by report until the timer handler has counted <paramref name="ticks"/>; returns the last report.</summary>
+    public uint RunUntilTicks(ulong ticks)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            uint report = RunUntilReport();
+            if (Ticks >= ticks) return report;
+            if (clock.Elapsed > ReportTimeout)
+                throw new TimeoutException($"the guest counted {Ticks} timer ticks in {ReportTimeout}, waiting for {ticks}");
+        }
+    }
+
     public byte[] CopyMemory() => Memory.GetSpan(0, (int)TimerGuest.MemorySize).ToArray();
 
     public void Dispose()

@@ -10,7 +10,7 @@ namespace Csvmm.Kvm.State;
 /// arch/x86/kvm/x86.c. Every vCPU of the VM must be out of KVM_RUN while any of them is captured
 /// or restored: KVM_GET/SET_VCPU_EVENTS are unsafe while other vCPUs run (same sources).
 /// </summary>
-public sealed class VcpuState
+public sealed record VcpuState
 {
     /// <summary>The serialized format this csvmm writes and reads; see <see cref="Serialize"/>.</summary>
     public const ushort FormatVersion = 1;
@@ -23,9 +23,6 @@ public sealed class VcpuState
     private const int MaxCpuidEntries = 256;
     private const int MaxMsrs = 4096;
     private const int MaxXsaveBytes = 1 << 20;
-
-    /// <summary>TSC rates within 250 ppm count as equal: calibration at host boot differs that much (Firecracker vcpu.rs, TSC_KHZ_TOL).</summary>
-    private const long TscToleranceDenominator = 1_000_000 / 250;
 
     public required int VcpuId { get; init; }
     public required KvmCpuidEntry2[] Cpuid { get; init; }
@@ -112,26 +109,36 @@ public sealed class VcpuState
     }
 
     /// <summary>
-    /// Writes this state into <paramref name="vcpu"/>: a vCPU of a fresh VM (created, with the
-    /// in-kernel irqchip, never run), the same id as the captured one. Restore every vCPU first,
-    /// then <see cref="VmState.Restore"/>. Throws <see cref="KvmException"/> naming the ioctl
-    /// (or the MSR) KVM refused; the vCPU is then unusable and the VM is to be discarded.
+    /// Checks, without writing anything, that <paramref name="vcpu"/>'s host can take this state:
+    /// same CPU vendor, no CPUID feature, XSAVE component or XCR0 bit the host's KVM lacks, every
+    /// MSR in its KVM_GET_MSR_INDEX_LIST, a TSC rate it can run. Call it for every vCPU before
+    /// restoring any, so a foreign snapshot is refused whole. Throws <see cref="KvmStateMismatchException"/>.
     /// </summary>
-    public void Restore(KvmVcpu vcpu)
+    public void CheckRestorable(KvmVcpu vcpu)
     {
         if (vcpu.Id != VcpuId)
             throw new ArgumentException($"the state of vCPU {VcpuId} cannot be restored into vCPU {vcpu.Id}", nameof(vcpu));
+        HostCompatibility.Check(this, vcpu);
+    }
+
+    /// <summary>
+    /// Writes this state into <paramref name="vcpu"/>: a vCPU of a fresh VM (created, with the
+    /// in-kernel irqchip, never run), the same id as the captured one. It runs
+    /// <see cref="CheckRestorable"/> first. Restore every vCPU first, then
+    /// <see cref="VmState.Restore"/>. Throws <see cref="KvmException"/> naming the ioctl (or the
+    /// MSR) KVM refused; the vCPU is then unusable and the VM is to be discarded.
+    /// </summary>
+    public void Restore(KvmVcpu vcpu)
+    {
+        CheckRestorable(vcpu);
         var vm = vcpu.Vm;
-        if (Xsave is not null && vcpu.XsaveSize == 0)
-            throw new KvmUnavailableException("the vCPU state has an XSAVE image but KVM on this host has no KVM_CAP_XSAVE", 0);
-        if (Xcrs is not null && vm.CheckExtension(KvmCap.Xcrs) <= 0)
-            throw new KvmUnavailableException("the vCPU state has XCRs but KVM on this host has no KVM_CAP_XCRS", 0);
 
         // The TSC rate before anything that involves the TSC: KVM converts the MSR_IA32_TSC value
         // written below at the vCPU's rate (Firecracker scales every vCPU in builder.rs before
         // restore_state; Cloud Hypervisor sets it before its MSRs). Only when it differs, because
-        // without TSC scaling KVM refuses any rate but (about) its own.
-        if (TscKhz is uint khz && vm.CheckExtension(KvmCap.GetTscKhz) > 0 && TscDiffers(vcpu.GetTscKhz(), khz))
+        // without TSC scaling KVM refuses a slower rate and emulates a faster one by catching the
+        // guest TSC up in software (arch/x86/kvm/x86.c, set_tsc_khz).
+        if (TscKhz is uint khz && vm.CheckExtension(KvmCap.GetTscKhz) > 0 && HostCompatibility.TscDiffers(vcpu.GetTscKhz(), khz))
             vcpu.SetTscKhz(khz);
         // CPUID early: KVM checks MSR writes against the guest's CPUID (e.g. TSC_DEADLINE needs its
         // CPUID bit), and MP-state handling depends on what CPUID and kvm_vcpu_is_bsp() say.
@@ -164,13 +171,14 @@ public sealed class VcpuState
     /// The MSRs in write order: MSR_IA32_TSC_DEADLINE after MSR_IA32_TSC (KVM_SET_MSRS writes in
     /// array order), because KVM arms the deadline timer by comparing with the guest TSC, so a
     /// deadline written before the TSC can be taken as long past or far away (Firecracker
-    /// DEFERRED_MSRS). A TSC deadline of 0 is written as the TSC value instead: KVM clears the deadline MSR when the timer fires, and an expiry that had
-    /// not yet reached the LAPIC's IRR when the state was read is in no state KVM exports, so
-    /// restoring 0 would leave the guest waiting forever for that tick; a deadline already due
-    /// makes KVM raise it again at once (Firecracker fix_zero_tsc_deadline_msr, from observed lost
-    /// timer interrupts). With the timer not in TSC-deadline mode KVM ignores the write.
+    /// DEFERRED_MSRS). A TSC deadline of 0 is written as the TSC value instead: KVM clears the
+    /// deadline MSR when the timer fires, and an expiry that had not yet reached the LAPIC's IRR
+    /// when the state was read is in no state KVM exports, so restoring 0 would leave the guest
+    /// waiting forever for that tick; a deadline already due makes KVM raise it again at once
+    /// (Firecracker fix_zero_tsc_deadline_msr, from observed lost timer interrupts). With the
+    /// timer not in TSC-deadline mode KVM ignores the write.
     /// </summary>
-    private KvmMsrEntry[] MsrsToWrite()
+    internal KvmMsrEntry[] MsrsToWrite()
     {
         var msrs = Msrs.Where(m => m.Index != MsrIa32TscDeadline).Concat(Msrs.Where(m => m.Index == MsrIa32TscDeadline)).ToArray();
         ulong? tsc = null;
@@ -181,9 +189,6 @@ public sealed class VcpuState
                 if (msrs[i].Index == MsrIa32TscDeadline && msrs[i].Data == 0) msrs[i].Data = value;
         return msrs;
     }
-
-    private static bool TscDiffers(uint current, uint wanted) =>
-        Math.Abs((long)current - wanted) > wanted / TscToleranceDenominator;
 
     private enum Tag : ushort
     {

@@ -7,7 +7,7 @@ namespace Csvmm.Kvm.State;
 /// boot. The order of the calls follows Firecracker (src/vmm/src/arch/x86_64/vm.rs,
 /// save_state/restore_state).
 /// </summary>
-public sealed class VmState
+public sealed record VmState
 {
     /// <summary>The serialized format this csvmm writes and reads; see <see cref="Serialize"/>.</summary>
     public const ushort FormatVersion = 1;
