@@ -8,8 +8,9 @@ namespace Csvmm.Kvm.Tests.Support;
 /// A hand-assembled 64-bit guest that keeps the in-kernel irqchip and PIT busy, for snapshot tests
 /// on real KVM without a kernel loader: it programs both 8259 PICs (IRQ 0 at vector 0x20, all else
 /// masked) and PIT channel 0 at ~100 Hz, enables interrupts and loops incrementing a counter in
-/// memory and R12; every <see cref="ReportEvery"/> iterations it writes R12 to port
-/// <see cref="ReportPort"/>. Its timer handler counts ticks in memory and sends the PIC an EOI;
+/// memory and R12, writing R12 to port <see cref="ReportPort"/> every <see cref="ReportEvery"/>
+/// iterations (<see cref="BusyLoop"/>) or after each HLT wake-up (<see cref="HaltLoop"/>). Its
+/// timer handler counts ticks in memory and sends the PIC an EOI;
 /// any other vector writes to <see cref="UnexpectedPort"/> and halts. Long mode with 2 MiB
 /// identity-mapped pages; the VMM sets the CPU state up directly (no real-mode start).
 /// </summary>
@@ -26,13 +27,18 @@ public static class TimerGuest
     public const ushort CodeSelector = 0x08, DataSelector = 0x10, TssSelector = 0x18;
     public const byte TimerVector = 0x20;
 
-    /// <summary>Offsets in <see cref="Code"/>.</summary>
-    public const int LoopOffset = 0x39, AfterReportOutOffset = 0x51, TimerHandlerOffset = 0x53, UnexpectedOffset = 0x63;
+    /// <summary>Offsets from <see cref="CodeAddress"/>: the loop after the set-up, the interrupt handlers at their own place.</summary>
+    public const int LoopOffset = 0x39, TimerHandlerOffset = 0x100, UnexpectedOffset = 0x120;
+    /// <summary>In <see cref="BusyLoop"/>: the instruction after the report's OUT.</summary>
+    public const int AfterBusyReportOffset = LoopOffset + 0x18;
+    /// <summary>In <see cref="HaltLoop"/>: the instruction after HLT, where a halted vCPU's RIP points.</summary>
+    public const int AfterHaltOffset = LoopOffset + 1;
 
     /// <summary>Where the VMM places KVM's TSS and identity-map pages: above guest RAM, below 4 GiB.</summary>
     public const ulong KvmTssAddress = 0xFFFBD000, KvmIdentityMapAddress = 0xFFFBC000;
 
-    public static readonly byte[] Code =
+    /// <summary>PICs, PIT, DX = report port, STI; the loop follows at <see cref="LoopOffset"/>.</summary>
+    private static readonly byte[] SetUp =
     [
         0xB0, 0x11, 0xE6, 0x20,              // 0x00 PIC master ICW1: edge, cascade, ICW4 follows
         0xB0, 0x20, 0xE6, 0x21,              // 0x04 ICW2: IRQ 0 at vector 0x20
@@ -49,26 +55,50 @@ public static class TimerGuest
         0xB0, 0x2E, 0xE6, 0x40,              // 0x30 high byte
         0x66, 0xBA, 0x00, 0x05,              // 0x34 mov dx, 0x500
         0xFB,                                // 0x38 sti
-        0x48, 0xFF, 0x04, 0x25, 0x00, 0x70, 0x00, 0x00, // 0x39 loop: inc qword [0x7000]
-        0x49, 0xFF, 0xC4,                    // 0x41 inc r12
-        0x41, 0xF7, 0xC4, 0xFF, 0x03, 0x00, 0x00, // 0x44 test r12d, 0x3ff
-        0x75, 0xEC,                          // 0x4b jnz loop
-        0x44, 0x89, 0xE0,                    // 0x4d mov eax, r12d
-        0xEF,                                // 0x50 out dx, eax
-        0xEB, 0xE6,                          // 0x51 jmp loop
-        0x48, 0xFF, 0x04, 0x25, 0x08, 0x70, 0x00, 0x00, // 0x53 timer: inc qword [0x7008]
-        0x50,                                // 0x5b push rax
-        0xB0, 0x20, 0xE6, 0x20,              // 0x5c out 0x20, 0x20 (EOI)
-        0x58,                                // 0x60 pop rax
-        0x48, 0xCF,                          // 0x61 iretq
-        0x66, 0xBA, 0x01, 0x05,              // 0x63 unexpected: mov dx, 0x501
-        0xEE,                                // 0x67 out dx, al
-        0xF4,                                // 0x68 hlt
-        0xEB, 0xF8,                          // 0x69 jmp unexpected
     ];
 
-    /// <summary>Page tables, GDT, IDT and code, into zeroed guest memory.</summary>
-    public static void WriteImage(GuestMemory memory)
+    /// <summary>Counts in memory and R12 without pause; reports R12 every 1024 iterations.</summary>
+    public static readonly byte[] BusyLoop =
+    [
+        0x48, 0xFF, 0x04, 0x25, 0x00, 0x70, 0x00, 0x00, // +0x00 loop: inc qword [0x7000]
+        0x49, 0xFF, 0xC4,                    // +0x08 inc r12
+        0x41, 0xF7, 0xC4, 0xFF, 0x03, 0x00, 0x00, // +0x0b test r12d, 0x3ff
+        0x75, 0xEC,                          // +0x12 jnz loop
+        0x44, 0x89, 0xE0,                    // +0x14 mov eax, r12d
+        0xEF,                                // +0x17 out dx, eax
+        0xEB, 0xE6,                          // +0x18 jmp loop
+    ];
+
+    /// <summary>Halts until an interrupt, then counts and reports once per wake-up: an idle guest.</summary>
+    public static readonly byte[] HaltLoop =
+    [
+        0xF4,                                // +0x00 loop: hlt
+        0x48, 0xFF, 0x04, 0x25, 0x00, 0x70, 0x00, 0x00, // +0x01 inc qword [0x7000]
+        0x49, 0xFF, 0xC4,                    // +0x09 inc r12
+        0x44, 0x89, 0xE0,                    // +0x0c mov eax, r12d
+        0xEF,                                // +0x0f out dx, eax
+        0xEB, 0xEE,                          // +0x10 jmp loop
+    ];
+
+    private static readonly byte[] TimerHandler =
+    [
+        0x48, 0xFF, 0x04, 0x25, 0x08, 0x70, 0x00, 0x00, // inc qword [0x7008]
+        0x50,                                // push rax
+        0xB0, 0x20, 0xE6, 0x20,              // out 0x20, 0x20 (EOI)
+        0x58,                                // pop rax
+        0x48, 0xCF,                          // iretq
+    ];
+
+    private static readonly byte[] UnexpectedHandler =
+    [
+        0x66, 0xBA, 0x01, 0x05,              // mov dx, 0x501
+        0xEE,                                // out dx, al
+        0xF4,                                // hlt
+        0xEB, 0xF8,                          // jmp back to mov dx
+    ];
+
+    /// <summary>Page tables, GDT, IDT and code with <paramref name="loop"/> (<see cref="BusyLoop"/> or <see cref="HaltLoop"/>), into zeroed guest memory.</summary>
+    public static void WriteImage(GuestMemory memory, byte[] loop)
     {
         memory.Write(Pml4Address, PdptAddress | 0x3);         // present, writable
         memory.Write(PdptAddress, PdAddress | 0x3);
@@ -81,7 +111,10 @@ public static class TimerGuest
             ulong handler = CodeAddress + (ulong)(vector == TimerVector ? TimerHandlerOffset : UnexpectedOffset);
             WriteInterruptGate(memory.GetSpan(IdtAddress + (ulong)vector * 16, 16), handler);
         }
-        memory.Write(CodeAddress, Code);
+        memory.Write(CodeAddress, SetUp);
+        memory.Write(CodeAddress + LoopOffset, loop);
+        memory.Write(CodeAddress + TimerHandlerOffset, TimerHandler);
+        memory.Write(CodeAddress + UnexpectedOffset, UnexpectedHandler);
     }
 
     /// <summary>A 64-bit interrupt gate (type 0xE, present, DPL 0) to <paramref name="handler"/> in the code segment.</summary>

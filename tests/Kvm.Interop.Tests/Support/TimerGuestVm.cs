@@ -21,11 +21,11 @@ public sealed class TimerGuestVm : IDisposable
     public ulong Counter => Memory.Read<ulong>(TimerGuest.CounterAddress);
     public ulong Ticks => Memory.Read<ulong>(TimerGuest.TicksAddress);
 
-    /// <summary>A VM with the guest loaded and its vCPU at the first instruction.</summary>
-    public static TimerGuestVm Boot(KvmSystem kvm)
+    /// <summary>A VM with the guest loaded (the busy loop unless <paramref name="loop"/> says otherwise) and its vCPU at the first instruction.</summary>
+    public static TimerGuestVm Boot(KvmSystem kvm, byte[]? loop = null)
     {
         var machine = Create(kvm, image: null);
-        TimerGuest.WriteImage(machine.Memory);
+        TimerGuest.WriteImage(machine.Memory, loop ?? TimerGuest.BusyLoop);
         TimerGuest.ConfigureVcpu(kvm, machine.Vcpu);
         return machine;
     }
