@@ -76,7 +76,63 @@ public sealed unsafe class AbiTests
         { "KVM_GET_MP_STATE", KvmIoctl.GetMpState },
         { "KVM_SET_MP_STATE", KvmIoctl.SetMpState },
         { "KVM_SET_GSI_ROUTING", KvmIoctl.SetGsiRouting },
+        { "KVM_GET_MSR_INDEX_LIST", KvmIoctl.GetMsrIndexList },
+        { "KVM_GET_IRQCHIP", KvmIoctl.GetIrqchip },
+        { "KVM_SET_IRQCHIP", KvmIoctl.SetIrqchip },
+        { "KVM_SET_CLOCK", KvmIoctl.SetClock },
+        { "KVM_GET_CLOCK", KvmIoctl.GetClock },
+        { "KVM_GET_PIT2", KvmIoctl.GetPit2 },
+        { "KVM_SET_PIT2", KvmIoctl.SetPit2 },
+        { "KVM_GET_CPUID2", KvmIoctl.GetCpuid2 },
+        { "KVM_GET_VCPU_EVENTS", KvmIoctl.GetVcpuEvents },
+        { "KVM_SET_VCPU_EVENTS", KvmIoctl.SetVcpuEvents },
+        { "KVM_GET_DEBUGREGS", KvmIoctl.GetDebugRegs },
+        { "KVM_SET_DEBUGREGS", KvmIoctl.SetDebugRegs },
+        { "KVM_SET_TSC_KHZ", KvmIoctl.SetTscKhz },
+        { "KVM_GET_TSC_KHZ", KvmIoctl.GetTscKhz },
+        { "KVM_GET_XSAVE", KvmIoctl.GetXsave },
+        { "KVM_SET_XSAVE", KvmIoctl.SetXsave },
+        { "KVM_GET_XCRS", KvmIoctl.GetXcrs },
+        { "KVM_SET_XCRS", KvmIoctl.SetXcrs },
+        { "KVM_KVMCLOCK_CTRL", KvmIoctl.KvmclockCtrl },
+        { "KVM_GET_XSAVE2", KvmIoctl.GetXsave2 },
     };
+
+    public static TheoryData<string, ulong> Constants => new()
+    {
+        { "KVM_CAP_ADJUST_CLOCK", (ulong)KvmCap.AdjustClock },
+        { "KVM_CAP_VCPU_EVENTS", (ulong)KvmCap.VcpuEvents },
+        { "KVM_CAP_DEBUGREGS", (ulong)KvmCap.Debugregs },
+        { "KVM_CAP_XSAVE", (ulong)KvmCap.Xsave },
+        { "KVM_CAP_XCRS", (ulong)KvmCap.Xcrs },
+        { "KVM_CAP_TSC_CONTROL", (ulong)KvmCap.TscControl },
+        { "KVM_CAP_GET_TSC_KHZ", (ulong)KvmCap.GetTscKhz },
+        { "KVM_CAP_KVMCLOCK_CTRL", (ulong)KvmCap.KvmclockCtrl },
+        { "KVM_CAP_GET_MSR_FEATURES", (ulong)KvmCap.GetMsrFeatures },
+        { "KVM_CAP_XSAVE2", (ulong)KvmCap.Xsave2 },
+        { "KVM_IRQCHIP_PIC_MASTER", KvmIrqchip.PicMaster },
+        { "KVM_IRQCHIP_PIC_SLAVE", KvmIrqchip.PicSlave },
+        { "KVM_IRQCHIP_IOAPIC", KvmIrqchip.Ioapic },
+        { "KVM_VCPUEVENT_VALID_NMI_PENDING", KvmVcpuEvents.ValidNmiPending },
+        { "KVM_VCPUEVENT_VALID_SIPI_VECTOR", KvmVcpuEvents.ValidSipiVector },
+        { "KVM_VCPUEVENT_VALID_SHADOW", KvmVcpuEvents.ValidShadow },
+        { "KVM_VCPUEVENT_VALID_SMM", KvmVcpuEvents.ValidSmm },
+        { "KVM_VCPUEVENT_VALID_PAYLOAD", KvmVcpuEvents.ValidPayload },
+        { "KVM_VCPUEVENT_VALID_TRIPLE_FAULT", KvmVcpuEvents.ValidTripleFault },
+        { "KVM_CLOCK_TSC_STABLE", KvmClockData.FlagTscStable },
+        { "KVM_CLOCK_REALTIME", KvmClockData.FlagRealtime },
+        { "KVM_CLOCK_HOST_TSC", KvmClockData.FlagHostTsc },
+        { "KVM_MAX_XCRS", KvmXcrs.MaxXcrs },
+        { "sizeof_kvm_pic_state", 16 }, // fits the 512-byte union KvmIrqchip carries as bytes
+        { "offsetof_kvm_pic_state_imr", KvmIrqchip.PicImrOffset },
+        { "offsetof_kvm_pic_state_irq_base", KvmIrqchip.PicIrqBaseOffset },
+        { "offsetof_kvm_ioapic_state_redirtbl", KvmIrqchip.IoapicRedirectionTableOffset },
+    };
+
+    [Theory]
+    [MemberData(nameof(Constants))]
+    public void Constant_matches_the_kernel_header(string name, ulong value) =>
+        Assert.Equal(C(name), value);
 
     [Theory]
     [MemberData(nameof(Ioctls))]
@@ -107,6 +163,61 @@ public sealed unsafe class AbiTests
         Assert.Equal(C("offsetof_kvm_irq_routing_entries"), (ulong)sizeof(KvmIrqRoutingHeader));
         Assert.Equal(C("offsetof_kvm_irq_routing_entry_u.irqchip.pin"), Off<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.Pin)));
         Assert.Equal(C("offsetof_kvm_irq_routing_entry_u.msi.data"), Off<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.MsiData)));
+    }
+
+    [Fact]
+    public void Snapshot_state_struct_sizes_match_the_kernel_headers()
+    {
+        Assert.Equal(C("sizeof_kvm_xsave"), (ulong)sizeof(KvmXsave));
+        Assert.Equal(C("sizeof_kvm_xcr"), (ulong)sizeof(KvmXcr));
+        Assert.Equal(C("sizeof_kvm_xcrs"), (ulong)sizeof(KvmXcrs));
+        Assert.Equal(C("sizeof_kvm_debugregs"), (ulong)sizeof(KvmDebugRegs));
+        Assert.Equal(C("sizeof_kvm_vcpu_events"), (ulong)sizeof(KvmVcpuEvents));
+        Assert.Equal(C("sizeof_kvm_irqchip"), (ulong)sizeof(KvmIrqchip));
+        Assert.Equal(C("sizeof_kvm_pit_channel_state"), (ulong)sizeof(KvmPitChannelState));
+        Assert.Equal(C("sizeof_kvm_pit_state2"), (ulong)sizeof(KvmPitState2));
+        Assert.Equal(C("sizeof_kvm_clock_data"), (ulong)sizeof(KvmClockData));
+        Assert.Equal(C("sizeof_kvm_msr_list"), (ulong)sizeof(KvmMsrListHeader));
+        Assert.True(C("sizeof_kvm_ioapic_state") <= KvmIrqchip.ChipSize);
+        // The flexible arrays start right after the headers csvmm declares.
+        Assert.Equal(C("offsetof_kvm_msr_list_indices"), (ulong)sizeof(KvmMsrListHeader));
+        Assert.Equal(C("offsetof_kvm_cpuid2_entries"), (ulong)sizeof(KvmCpuid2Header));
+        Assert.Equal(C("offsetof_kvm_msrs_entries"), (ulong)sizeof(KvmMsrsHeader));
+    }
+
+    [Fact]
+    public void Snapshot_state_field_offsets_match_the_kernel_headers()
+    {
+        Assert.Equal(C("offsetof_kvm_xcr_value"), Off<KvmXcr>(nameof(KvmXcr.Value)));
+        Assert.Equal(C("offsetof_kvm_xcrs_xcrs"), Off<KvmXcrs>("_xcrs"));
+        Assert.Equal(C("offsetof_kvm_xcrs_padding"), Off<KvmXcrs>("_padding"));
+        Assert.Equal(C("offsetof_kvm_debugregs_dr6"), Off<KvmDebugRegs>(nameof(KvmDebugRegs.Dr6)));
+        Assert.Equal(C("offsetof_kvm_debugregs_dr7"), Off<KvmDebugRegs>(nameof(KvmDebugRegs.Dr7)));
+        Assert.Equal(C("offsetof_kvm_debugregs_flags"), Off<KvmDebugRegs>(nameof(KvmDebugRegs.Flags)));
+        Assert.Equal(C("offsetof_kvm_debugregs_reserved"), Off<KvmDebugRegs>(nameof(KvmDebugRegs.Reserved)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_exception.error_code"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.ExceptionErrorCode)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_interrupt.injected"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.InterruptInjected)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_interrupt.shadow"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.InterruptShadow)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_nmi.injected"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.NmiInjected)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_nmi.masked"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.NmiMasked)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_sipi_vector"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.SipiVector)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_flags"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.Flags)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_smi.smm"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.SmiSmm)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_smi.latched_init"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.SmiLatchedInit)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_triple_fault.pending"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.TripleFaultPending)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_exception_has_payload"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.ExceptionHasPayload)));
+        Assert.Equal(C("offsetof_kvm_vcpu_events_exception_payload"), Off<KvmVcpuEvents>(nameof(KvmVcpuEvents.ExceptionPayload)));
+        Assert.Equal(C("offsetof_kvm_irqchip_chip"), Off<KvmIrqchip>(nameof(KvmIrqchip.Chip)));
+        Assert.Equal(C("offsetof_kvm_pit_channel_state_latched_count"), Off<KvmPitChannelState>(nameof(KvmPitChannelState.LatchedCount)));
+        Assert.Equal(C("offsetof_kvm_pit_channel_state_mode"), Off<KvmPitChannelState>(nameof(KvmPitChannelState.Mode)));
+        Assert.Equal(C("offsetof_kvm_pit_channel_state_gate"), Off<KvmPitChannelState>(nameof(KvmPitChannelState.Gate)));
+        Assert.Equal(C("offsetof_kvm_pit_channel_state_count_load_time"), Off<KvmPitChannelState>(nameof(KvmPitChannelState.CountLoadTime)));
+        Assert.Equal(C("offsetof_kvm_pit_state2_flags"), Off<KvmPitState2>(nameof(KvmPitState2.Flags)));
+        Assert.Equal(C("offsetof_kvm_pit_state2_reserved"), Off<KvmPitState2>(nameof(KvmPitState2.Reserved)));
+        Assert.Equal(C("offsetof_kvm_clock_data_flags"), Off<KvmClockData>(nameof(KvmClockData.Flags)));
+        Assert.Equal(C("offsetof_kvm_clock_data_realtime"), Off<KvmClockData>(nameof(KvmClockData.Realtime)));
+        Assert.Equal(C("offsetof_kvm_clock_data_host_tsc"), Off<KvmClockData>(nameof(KvmClockData.HostTsc)));
+        Assert.Equal(C("offsetof_kvm_clock_data_pad"), Off<KvmClockData>(nameof(KvmClockData.Pad)));
     }
 
     [Fact]

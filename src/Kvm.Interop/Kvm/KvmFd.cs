@@ -37,6 +37,32 @@ public abstract unsafe class KvmFd : IDisposable
         }
     }
 
+    /// <summary>ioctl with a pointer argument; returns the non-negative result or -errno, for callers that act on an errno.</summary>
+    protected int IoctlPtrOrErrno(uint request, void* arg)
+    {
+        while (true)
+        {
+            int r = Sys.Ioctl(Fd, request, arg);
+            if (r >= 0) return r;
+            int errno = Sys.LastErrno;
+            if (errno != Sys.EINTR) return -errno;
+        }
+    }
+
+    /// <summary>A "get" ioctl that fills one struct.</summary>
+    protected T IoctlGet<T>(uint request) where T : unmanaged
+    {
+        T value = default;
+        IoctlPtr(request, &value);
+        return value;
+    }
+
+    /// <summary>A "set" ioctl that reads one struct; KVM does not write to it.</summary>
+    protected void IoctlSet<T>(uint request, in T value) where T : unmanaged
+    {
+        fixed (T* p = &value) IoctlPtr(request, p);
+    }
+
     protected int IoctlRef<T>(uint request, ref T arg) where T : unmanaged
     {
         fixed (T* p = &arg) return IoctlPtr(request, p);

@@ -75,6 +75,31 @@ public sealed unsafe class KvmSystem : KvmFd
         return entries;
     }
 
+    private uint[]? _msrIndexList;
+
+    /// <summary>
+    /// KVM_GET_MSR_INDEX_LIST: the MSRs KVM can save and restore for a guest (the list "varies by
+    /// kvm version and host processor, but does not change otherwise", Documentation/virt/kvm/api.rst
+    /// 4.3), so it is asked once. KVM answers E2BIG with the count when the array is too small.
+    /// </summary>
+    public IReadOnlyList<uint> MsrIndexList => _msrIndexList ??= GetMsrIndexList();
+
+    private uint[] GetMsrIndexList()
+    {
+        var header = new KvmMsrListHeader();
+        int r = IoctlPtrOrErrno(KvmIoctl.GetMsrIndexList, &header);
+        if (r >= 0) return [];
+        if (-r != Sys.E2BIG) throw new KvmException("KVM_GET_MSR_INDEX_LIST", -r);
+        int n = (int)header.Nmsrs;
+        var buffer = new byte[sizeof(KvmMsrListHeader) + n * sizeof(uint)];
+        fixed (byte* p = buffer)
+        {
+            ((KvmMsrListHeader*)p)->Nmsrs = (uint)n;
+            IoctlPtr(KvmIoctl.GetMsrIndexList, p);
+            return new ReadOnlySpan<uint>(p + sizeof(KvmMsrListHeader), n).ToArray();
+        }
+    }
+
     public KvmVm CreateVm()
     {
         int fd = IoctlValue(KvmIoctl.CreateVm, 0);

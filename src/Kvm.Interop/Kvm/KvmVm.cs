@@ -7,9 +7,33 @@ namespace Csvmm.Kvm;
 /// <summary>A VM descriptor from KVM_CREATE_VM.</summary>
 public sealed unsafe class KvmVm : KvmFd
 {
+    private int _xsaveSize = -1;
+    private bool _hasXsave2;
+
     internal KvmVm(FileDescriptor fd, KvmSystem system) : base(fd) => System = system;
 
     public KvmSystem System { get; }
+
+    /// <summary>Whether KVM has KVM_CAP_XSAVE2, so the image is read with KVM_GET_XSAVE2 (it may exceed 4096 bytes).</summary>
+    public bool HasXsave2 => XsaveSize > 0 && _hasXsave2;
+
+    /// <summary>
+    /// Bytes of a vCPU's XSAVE image: KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) on the VM (at least
+    /// 4096, arch/x86/include/uapi/asm/kvm.h), 4096 with only KVM_CAP_XSAVE, 0 without XSAVE.
+    /// </summary>
+    public int XsaveSize
+    {
+        get
+        {
+            if (_xsaveSize < 0)
+            {
+                int xsave2 = CheckExtension(KvmCap.Xsave2);
+                _hasXsave2 = xsave2 > 0;
+                _xsaveSize = xsave2 > 0 ? xsave2 : CheckExtension(KvmCap.Xsave) > 0 ? KvmXsave.LegacySize : 0;
+            }
+            return _xsaveSize;
+        }
+    }
 
     public int CheckExtension(KvmCap cap) => IoctlValue(KvmIoctl.CheckExtension, (ulong)cap);
 
@@ -28,6 +52,20 @@ public sealed unsafe class KvmVm : KvmFd
         var cfg = new KvmPitConfig { Flags = flags };
         IoctlRef(KvmIoctl.CreatePit2, ref cfg);
     }
+
+    /// <summary>KVM_GET_IRQCHIP for <paramref name="chipId"/> (<see cref="KvmIrqchip.PicMaster"/>, PicSlave, Ioapic).</summary>
+    public KvmIrqchip GetIrqchip(uint chipId)
+    {
+        var chip = new KvmIrqchip { ChipId = chipId };
+        IoctlRef(KvmIoctl.GetIrqchip, ref chip);
+        return chip;
+    }
+
+    public void SetIrqchip(in KvmIrqchip chip) => IoctlSet(KvmIoctl.SetIrqchip, chip);
+    public KvmPitState2 GetPit2() => IoctlGet<KvmPitState2>(KvmIoctl.GetPit2);
+    public void SetPit2(in KvmPitState2 pit) => IoctlSet(KvmIoctl.SetPit2, pit);
+    public KvmClockData GetClock() => IoctlGet<KvmClockData>(KvmIoctl.GetClock);
+    public void SetClock(in KvmClockData clock) => IoctlSet(KvmIoctl.SetClock, clock);
 
     public void SetUserMemoryRegion(uint slot, ulong guestPhysAddr, ulong size, nint hostAddress, uint flags = 0)
     {
@@ -111,6 +149,6 @@ public sealed unsafe class KvmVm : KvmFd
     public KvmVcpu CreateVcpu(int id)
     {
         int fd = IoctlValue(KvmIoctl.CreateVcpu, (ulong)id);
-        return new KvmVcpu(new FileDescriptor(fd), id, System.VcpuMmapSize);
+        return new KvmVcpu(new FileDescriptor(fd), id, this, System.VcpuMmapSize);
     }
 }

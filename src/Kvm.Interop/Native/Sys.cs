@@ -52,6 +52,7 @@ internal static unsafe partial class Sys
     public const int EINVAL = 22;
     public const int ENXIO = 6;
     public const int ENODEV = 19;
+    public const int E2BIG = 7;
 
     [LibraryImport(Libc, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
