@@ -29,10 +29,11 @@ public sealed class FirecrackerApiHost : IDisposable
     /// <exception cref="ApiSocketException">The API socket could not be bound.</exception>
     /// <exception cref="FirecrackerConfigException">The config file is unreadable or refused.</exception>
     /// <exception cref="FaultException">InstanceStart from the config file failed ("Start microvm error: ...").</exception>
-    public static FirecrackerApiHost Start(FirecrackerOptions options, IVmLifecycle vm, string csvmmVersion, ILogger? log = null)
+    public static FirecrackerApiHost Start(FirecrackerOptions options, IVmLifecycle vm, string csvmmVersion, ILogger? log = null,
+        Metrics.IMetricsSource? metrics = null)
     {
         log ??= Serilog.Core.Logger.None;
-        var controller = new FirecrackerController(vm, options.InstanceId, csvmmVersion);
+        var controller = new FirecrackerController(vm, options.InstanceId, csvmmVersion) { MetricsSource = metrics };
         UnixSocketHttpServer? server = null;
         try
         {

@@ -46,7 +46,7 @@ public static class FirecrackerCommandLine
         new("mmds-size-limit", Kind.Value, Treatment.Ignored, "Accepted: csvmm has no MMDS."),
         new("seccomp-filter", Kind.Value, Treatment.Refused, "csvmm installs no seccomp filters, so it cannot apply this one."),
         new("metadata", Kind.Value, Treatment.Refused, "csvmm has no MMDS to load metadata into."),
-        new("enable-pci", Kind.Flag, Treatment.Refused, "csvmm's devices are virtio-mmio."),
+        new("enable-pci", Kind.Flag, Treatment.Supported, "Devices on virtio-pci with MSI-X instead of virtio-mmio (the default, as in Firecracker)."),
         new("snapshot-version", Kind.Flag, Treatment.Refused, "csvmm has no snapshots."),
         new("describe-snapshot", Kind.Value, Treatment.Refused, "csvmm has no snapshots."),
     ];
@@ -157,6 +157,7 @@ public static class FirecrackerCommandLine
                 ParentCpuTimeUs = parentCpuUs,
                 IgnoredFlags = [.. Known.Where(f => f.Treatment == Treatment.Ignored && values.ContainsKey(f.Name)).Select(f => "--" + f.Name)],
                 ExtraArgs = extra,
+                EnablePci = values.ContainsKey("enable-pci"),
             },
         };
     }

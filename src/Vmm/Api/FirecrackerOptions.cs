@@ -50,4 +50,7 @@ public sealed record FirecrackerOptions
 
     /// <summary>Arguments after <c>--</c> (Firecracker ignores them too).</summary>
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+
+    /// <summary>--enable-pci: virtio-pci devices; without it virtio-mmio, Firecracker's default.</summary>
+    public bool EnablePci { get; init; }
 }

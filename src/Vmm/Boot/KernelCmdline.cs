@@ -27,13 +27,17 @@ public static class KernelCmdline
     /// (Firecracker's boot_args); the device declarations are still added.
     /// </summary>
     public static string Build(IEnumerable<(ulong MmioBase, uint Gsi)> virtioDevices, bool? rootReadOnly, string? user,
-        bool userReplacesBase = false, bool pci = false)
+        bool userReplacesBase = false, bool pci = false, string? rootArgument = null)
     {
         var sb = new StringBuilder(userReplacesBase ? "" : pci ? BaseWithPci : Base);
         foreach (var (mmio, gsi) in virtioDevices)
             sb.Append(sb.Length == 0 ? "" : " ").Append("virtio_mmio.device=4K@0x").Append(mmio.ToString("x")).Append(':').Append(gsi);
         bool userSetsRoot = user is not null && HasParameter(user, "root");
-        if (rootReadOnly is { } ro && !userSetsRoot)
+        if (rootArgument is not null)
+        {
+            if (rootArgument.Length > 0) sb.Append(sb.Length == 0 ? "" : " ").Append(rootArgument);
+        }
+        else if (rootReadOnly is { } ro && !userSetsRoot)
             sb.Append(sb.Length == 0 ? "" : " ").Append("root=/dev/vda ").Append(ro ? "ro" : "rw");
         if (!string.IsNullOrWhiteSpace(user))
             sb.Append(sb.Length == 0 ? "" : " ").Append(user.Trim());

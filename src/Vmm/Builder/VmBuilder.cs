@@ -44,6 +44,7 @@ public sealed class VmBuilder
     private DeviceBus _pio = null!;
     private DeviceBus _mmio = null!;
     private Serial16550 _serial = null!;
+    private I8042Controller _i8042 = null!;
     private PciBus? _pciBus;
     private MsiRouter? _msi;
     private PciBarMapper? _barMapper;
@@ -85,12 +86,13 @@ public sealed class VmBuilder
                 AttachNet(i, taps[i], _config.Nets[i]);
 
             string cmdline = KernelCmdline.Build(_virtio.Where(v => v.MmioWindow is not null).Select(v => v.MmioWindow!.Value),
-                _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase, pci: Pci);
+                _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase, pci: Pci,
+                rootArgument: _config.RootArgument);
             ulong entry = LoadKernel(kernel, initrd, cmdline);
             ulong cr3 = WriteBootStructures();
             var vcpus = CreateVcpus(entry, cr3);
 
-            var parts = new VmParts(vcpus, new VcpuExitHandler(_pio, _mmio), _virtio, _owned, _memory, _pio, _mmio, _serial, cmdline);
+            var parts = new VmParts(vcpus, new VcpuExitHandler(_pio, _mmio), _virtio, _owned, _memory, _pio, _mmio, _serial, _i8042, cmdline);
             _vm = new VirtualMachine(_config, _log, _sinceStart, parts);
             return _vm;
         }
@@ -139,7 +141,8 @@ public sealed class VmBuilder
         _mmio = new DeviceBus("mmio", _log);
         _serial = new Serial16550(_console, Own(new IrqfdLine(_kvmVm, Layout.Com1Gsi)));
         _pio.Register(Layout.Com1Port, Layout.Com1Length, _serial, "serial0");
-        _pio.Register(Layout.I8042Port, Layout.I8042Length, new I8042Controller(() => _vm?.OnGuestReset(_console.PanicSeen)), "i8042");
+        _i8042 = new I8042Controller(() => _vm?.OnGuestReset(_console.PanicSeen), Own(new IrqfdLine(_kvmVm, Layout.KeyboardGsi)));
+        _pio.Register(Layout.I8042Port, Layout.I8042Length, _i8042, "i8042");
         _mmio.Register(Layout.GuestControlAddress, Layout.GuestControlSize,
             new GuestControl(status => _vm?.OnGuestExit(status), mark => _vm?.OnGuestMark(mark)), "guest-control");
     }

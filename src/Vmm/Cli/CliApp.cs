@@ -5,6 +5,7 @@ using CommandLine;
 using CommandLine.Text;
 using Csvmm.Kvm;
 using Csvmm.Host.Native;
+using Csvmm.Vmm.Api;
 using Csvmm.Vmm.Builder;
 using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Machine;
@@ -27,6 +28,9 @@ public static class CliApp
     public static int Run(string[] args)
     {
         var sinceStart = Stopwatch.StartNew();
+        // argv[0], not the resolved process path: a symlink named firecracker keeps its name.
+        if (FirecrackerCommandLine.TryGetFirecrackerArguments(Environment.GetCommandLineArgs()[0], args, out var firecrackerArgs))
+            return FirecrackerMode.Run(firecrackerArgs, sinceStart);
         if (args.Length == 1 && args[0] is "--version" or "version")
         {
             System.Console.Out.WriteLine($"csvmm {Version}");

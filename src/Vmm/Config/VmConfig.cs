@@ -22,6 +22,13 @@ public sealed record VmConfig
     /// </summary>
     public bool CmdlineReplacesBase { get; init; }
 
+    /// <summary>
+    /// What goes on the command line for the root device: null applies csvmm's rule (the first disk,
+    /// unless <see cref="Cmdline"/> sets root=), "" adds nothing, anything else is added as it is
+    /// (Firecracker's is_root_device and partuuid).
+    /// </summary>
+    public string? RootArgument { get; init; }
+
     public int MemoryMiB { get; init; } = DefaultMemoryMiB;
     public int Cpus { get; init; } = 1;
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];

@@ -33,6 +33,8 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
     private readonly IReadOnlyList<AttachedVirtioDevice> _devices;
     private readonly IReadOnlyList<IDisposable> _resources;
     private readonly ManualResetEventSlim _stopped = new();
+    private readonly ManualResetEventSlim _started = new();
+    private readonly Devices.Legacy.I8042Controller _i8042;
     private readonly Lock _firstRun = new();
     private StopReason _stopReason;
     private int _stopClaimed;
@@ -53,6 +55,7 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         PioBus = parts.PioBus;
         MmioBus = parts.MmioBus;
         Serial = parts.Serial;
+        _i8042 = parts.I8042;
         KernelCommandLine = parts.KernelCommandLine;
     }
 
@@ -131,6 +134,7 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         {
             foreach (var d in _devices) d.Worker.Start();
             foreach (var v in _vcpus) v.Start();
+            _started.Set();
             WaitForStop();
         }
         catch (Exception e)
@@ -163,6 +167,20 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
             }
             _stopped.Wait(left < TimeSpan.FromHours(1) ? left : TimeSpan.FromHours(1));
         }
+    }
+
+    /// <summary>Waits until <see cref="Run"/> has started the vCPUs (or stopped already); false on timeout.</summary>
+    public bool WaitStarted(TimeSpan timeout) => WaitHandle.WaitAny([_started.WaitHandle, _stopped.WaitHandle], timeout) != WaitHandle.WaitTimeout;
+
+    /// <summary>Ctrl+Alt+Del on the guest's keyboard (Firecracker's SendCtrlAltDel); false when the i8042's buffer is full.</summary>
+    public bool SendCtrlAltDel() => _i8042.InjectCtrlAltDel();
+
+    /// <summary>vCPU exits so far, while the VM runs (<see cref="Exits"/> is the total once it stopped).</summary>
+    public ExitCounters CurrentExits()
+    {
+        var sum = new ExitCounters();
+        foreach (var v in _vcpus) sum.Add(v.Exits);
+        return sum;
     }
 
     /// <summary>
@@ -242,5 +260,6 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         foreach (var v in _vcpus) v.Dispose();
         for (int i = _resources.Count - 1; i >= 0; i--) _resources[i].Dispose();
         _stopped.Dispose();
+        _started.Dispose();
     }
 }

@@ -14,4 +14,5 @@ internal sealed record VmParts(
     DeviceBus PioBus,
     DeviceBus MmioBus,
     Serial16550 Serial,
+    I8042Controller I8042,
     string KernelCommandLine);

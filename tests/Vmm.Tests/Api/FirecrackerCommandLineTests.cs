@@ -68,7 +68,6 @@ public sealed class FirecrackerCommandLineTests
     [InlineData("'start-time-us' parameter expected to be of 'u64' type.", "--start-time-us", "-5")]
     [InlineData("--seccomp-filter cannot be honoured: csvmm installs no seccomp filters, so it cannot apply this one.", "--seccomp-filter", "/f.bpf")]
     [InlineData("--metadata cannot be honoured: csvmm has no MMDS to load metadata into.", "--metadata", "/m.json")]
-    [InlineData("--enable-pci cannot be honoured: csvmm's devices are virtio-mmio.", "--enable-pci")]
     [InlineData("--describe-snapshot cannot be honoured: csvmm has no snapshots.", "--describe-snapshot", "/s")]
     public void Bad_or_unhonourable_arguments_are_usage_errors(string message, params string[] args) =>
         Assert.Equal(message, Error(args));
@@ -100,4 +99,11 @@ public sealed class FirecrackerCommandLineTests
     [InlineData("csvmm", new string[0])]
     public void Csvmms_own_invocations_are_not_firecracker_mode(string program, string[] args) =>
         Assert.False(FirecrackerCommandLine.TryGetFirecrackerArguments(program, args, out _));
+
+    [Fact]
+    public void Enable_pci_selects_virtio_pci_and_its_absence_virtio_mmio()
+    {
+        Assert.True(FirecrackerCommandLine.Parse(["--enable-pci"]).Options!.EnablePci);
+        Assert.False(FirecrackerCommandLine.Parse([]).Options!.EnablePci);
+    }
 }

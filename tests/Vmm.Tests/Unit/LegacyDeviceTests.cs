@@ -40,6 +40,50 @@ public sealed class LegacyDeviceTests
         Assert.Equal(0, b[0] & 2);
     }
 
+    private sealed class CountingLine : Csvmm.Devices.IInterruptLine
+    {
+        public int Count;
+        public void Trigger() => Count++;
+    }
+
+    /// <summary>
+    /// Firecracker's SendCtrlAltDel: set-2 make codes for Ctrl, Alt and Delete (E0 71) queued on
+    /// the data port, IRQ 1 raised, and raised again while bytes remain to be read.
+    /// </summary>
+    [Fact]
+    public void I8042_ctrl_alt_del_is_queued_as_set_2_scan_codes_with_keyboard_interrupts()
+    {
+        var irq = new CountingLine();
+        var kbd = new I8042Controller(() => { }, irq);
+        Assert.True(kbd.InjectCtrlAltDel());
+        Assert.Equal(1, irq.Count);
+        var bytes = new List<byte>();
+        Span<byte> b = stackalloc byte[1];
+        for (int i = 0; i < 4; i++)
+        {
+            kbd.Read(I8042Controller.CommandPortOffset, b);
+            Assert.Equal(1, b[0] & 1);
+            kbd.Read(I8042Controller.DataPortOffset, b);
+            bytes.Add(b[0]);
+        }
+        Assert.Equal([0x14, 0x11, 0xE0, 0x71], bytes);
+        Assert.Equal(4, irq.Count); // one per byte still waiting after a read, plus the first
+        kbd.Read(I8042Controller.CommandPortOffset, b);
+        Assert.Equal(0, b[0] & 1);
+    }
+
+    [Fact]
+    public void I8042_keyboard_commands_are_acknowledged_and_a_full_buffer_refuses_injection()
+    {
+        var kbd = new I8042Controller(() => { });
+        kbd.Write(I8042Controller.DataPortOffset, [0xF4]); // keyboard "enable scanning"
+        Span<byte> b = stackalloc byte[1];
+        kbd.Read(I8042Controller.DataPortOffset, b);
+        Assert.Equal(0xFA, b[0]);
+        for (int i = 0; i < 4; i++) Assert.True(kbd.InjectCtrlAltDel());
+        Assert.False(kbd.InjectCtrlAltDel());
+    }
+
     [Fact]
     public void Guest_control_reports_exit_status_and_marks()
     {

@@ -65,6 +65,8 @@ public static class Layout
     public const uint Com1Gsi = 4;
     public const ushort I8042Port = 0x60;
     public const ushort I8042Length = 5;
+    /// <summary>ISA IRQ 1, the keyboard: what the i8042 raises for injected keys (Ctrl+Alt+Del).</summary>
+    public const uint KeyboardGsi = 1;
     /// <summary>PCI configuration mechanism #1: CONFIG_ADDRESS and CONFIG_DATA.</summary>
     public const ushort PciConfigPort = 0xCF8;
     public const ushort PciConfigLength = 8;
