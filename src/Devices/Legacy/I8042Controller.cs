@@ -1,4 +1,5 @@
 using Csvmm.Devices.Bus;
+using Csvmm.Devices.State;
 
 namespace Csvmm.Devices.Legacy;
 
@@ -11,7 +12,7 @@ namespace Csvmm.Devices.Legacy;
 /// terminal reboots on it (drivers/tty/vt/keyboard.c, fn_boot_it). The device sits at 0x60 with a
 /// length of 5, so offset 0 is the data port and offset 4 the status/command port.
 /// </summary>
-public sealed class I8042Controller : IBusDevice
+public sealed class I8042Controller : IBusDevice, ISnapshotDevice
 {
     public const ulong DataPortOffset = 0;
     public const ulong CommandPortOffset = 4;
@@ -152,5 +153,32 @@ public sealed class I8042Controller : IBusDevice
         _output.Clear();
         _output.Enqueue(value);
         _status |= StatusOutputFull;
+    }
+
+    public void Save(StateWriter w)
+    {
+        lock (_lock)
+        {
+            w.U8(_control);
+            w.U8(_outputPort);
+            w.U8(_pendingCommand);
+            w.U8(_status);
+            w.Bytes(_output.ToArray());
+        }
+    }
+
+    public void Restore(ref StateReader r)
+    {
+        lock (_lock)
+        {
+            _control = r.U8();
+            _outputPort = r.U8();
+            _pendingCommand = r.U8();
+            _status = r.U8();
+            var output = r.Bytes();
+            if (output.Length > BufferSize) throw new StateFormatException($"i8042 state has {output.Length} bytes in a {BufferSize}-byte buffer");
+            _output.Clear();
+            foreach (byte b in output) _output.Enqueue(b);
+        }
     }
 }

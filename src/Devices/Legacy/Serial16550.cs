@@ -1,4 +1,5 @@
 using Csvmm.Devices.Bus;
+using Csvmm.Devices.State;
 
 namespace Csvmm.Devices.Legacy;
 
@@ -10,7 +11,7 @@ namespace Csvmm.Devices.Legacy;
 /// including on every IER write, because Linux masks IER around console writes and expects pending
 /// RX/THRE to re-assert afterwards.
 /// </summary>
-public sealed class Serial16550 : IBusDevice
+public sealed class Serial16550 : IBusDevice, ISnapshotDevice
 {
     // Register offsets.
     private const int Data = 0, Ier = 1, Iir = 2, Lcr = 3, Mcr = 4, Lsr = 5, Msr = 6, Scr = 7;
@@ -185,5 +186,31 @@ public sealed class Serial16550 : IBusDevice
     {
         InterruptsRaised++;
         _irq.Trigger();
+    }
+
+    public void Save(StateWriter w)
+    {
+        lock (_lock)
+        {
+            foreach (byte b in (ReadOnlySpan<byte>)[_ier, _lcr, _mcr, _scr, _dll, _dlm, _lsrErrors]) w.U8(b);
+            w.Bool(_thrEmptyPending);
+            var fifo = new byte[_rxCount];
+            for (int i = 0; i < _rxCount; i++) fifo[i] = _rx[(_rxHead + i) % RxCapacity];
+            w.Bytes(fifo);
+        }
+    }
+
+    public void Restore(ref StateReader r)
+    {
+        lock (_lock)
+        {
+            _ier = r.U8(); _lcr = r.U8(); _mcr = r.U8(); _scr = r.U8(); _dll = r.U8(); _dlm = r.U8(); _lsrErrors = r.U8();
+            _thrEmptyPending = r.Bool();
+            var fifo = r.Bytes();
+            if (fifo.Length > RxCapacity) throw new StateFormatException($"serial state has {fifo.Length} bytes in a {RxCapacity}-byte FIFO");
+            fifo.CopyTo(_rx);
+            _rxHead = 0;
+            _rxCount = fifo.Length;
+        }
     }
 }

@@ -194,6 +194,41 @@ public sealed class MsixTable
         }
     }
 
+    public void Save(State.StateWriter w)
+    {
+        lock (_lock)
+        {
+            w.Bool(_enabled);
+            w.Bool(_functionMasked);
+            w.U32((uint)_entries.Length);
+            foreach (var e in _entries)
+            {
+                w.U32(e.AddressLow);
+                w.U32(e.AddressHigh);
+                w.U32(e.Data);
+                w.U32(e.Control);
+                w.Bool(e.Pending);
+            }
+        }
+    }
+
+    /// <summary>Restores the table; the routes of unmasked, valid entries are installed again.</summary>
+    public void Restore(ref State.StateReader r)
+    {
+        lock (_lock)
+        {
+            _enabled = r.Bool();
+            _functionMasked = r.Bool();
+            if (r.U32() != (uint)_entries.Length) throw new State.StateFormatException("MSI-X table of another size");
+            for (int i = 0; i < _entries.Length; i++)
+            {
+                _entries[i] = new Entry { AddressLow = r.U32(), AddressHigh = r.U32(), Data = r.U32(), Control = r.U32() & VectorControlMask, Pending = r.Bool() };
+                _routes[i].Disable();
+                if (_enabled && (_entries[i].Control & VectorControlMask) == 0) RouteLocked(i);
+            }
+        }
+    }
+
     private bool TableAccess(ulong offset, int length, out int index, out int field)
     {
         index = (int)(offset / EntrySize);

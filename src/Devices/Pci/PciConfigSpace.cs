@@ -160,6 +160,29 @@ public sealed class PciConfigSpace
             foreach (var (capOffset, onWrite) in callbacks) onWrite(capOffset);
     }
 
+    /// <summary>The 256 bytes as they are (BAR registers included), for a snapshot.</summary>
+    public byte[] SaveBytes()
+    {
+        lock (_lock) return (byte[])_bytes.Clone();
+    }
+
+    /// <summary>
+    /// Restores saved bytes: only what the guest could have written changes (the write masks
+    /// apply, so a tampered snapshot cannot change identification or capabilities), then the BARs
+    /// are re-derived and mapped where they point.
+    /// </summary>
+    public void RestoreBytes(ReadOnlySpan<byte> saved)
+    {
+        if (saved.Length != Size) throw new State.StateFormatException($"PCI config space of {saved.Length} bytes, not {Size}");
+        lock (_lock)
+        {
+            for (int i = 0; i < Size; i++)
+                _bytes[i] = (byte)((_bytes[i] & ~_writable[i]) | (saved[i] & _writable[i]));
+            SyncBarsFromRegisters();
+            UpdateMappingsLocked();
+        }
+    }
+
     private static bool Overlaps(int offset, int length, int start, int size) => offset < start + size && start < offset + length;
 
     private void SetWritable(int offset, int length, uint mask)

@@ -46,6 +46,13 @@ public interface IVirtioDevice
     /// </summary>
     bool ProcessQueue(int queueIndex);
 
+    /// <summary>
+    /// Called on the device thread before a snapshot, between requests: hand back (or complete)
+    /// any chain the device popped but did not finish, so the queue positions alone describe the
+    /// device's progress.
+    /// </summary>
+    void Quiesce() { }
+
     /// <summary>File descriptors besides the queue notifications that the device thread watches for this device (e.g. a TAP).</summary>
     IReadOnlyList<DeviceEventSource> EventSources => [];
 

@@ -109,12 +109,19 @@ public sealed class VirtioDeviceWorker : IDeviceThread, IDisposable
     /// Parks the thread between two handlers (the device is quiescent: nothing in flight, nothing
     /// touching guest memory) and returns once it is parked, or false after <paramref name="timeout"/>.
     /// </summary>
-    public bool Pause(TimeSpan timeout)
+    public bool Pause(TimeSpan timeout, bool quiesce = false)
     {
-        if (_thread is null) return true;
+        if (_thread is null || _parked.IsSet)
+        {
+            // Not running, or parked between handlers already: nothing else touches the device.
+            if (quiesce) _core.Quiesce();
+            return true;
+        }
         _resumed.Reset();
         _pauseRequested = true;
-        _commandEvent.Signal();
+        // Quiescing runs on the device thread, right before it parks.
+        if (quiesce) Post(_core.Quiesce);
+        else _commandEvent.Signal();
         return _parked.Wait(timeout);
     }
 

@@ -1,4 +1,5 @@
 using Csvmm.Devices.Logging;
+using Csvmm.Devices.State;
 using Csvmm.Host.Events;
 using Csvmm.Host.Memory;
 using Serilog;
@@ -21,7 +22,7 @@ namespace Csvmm.Devices.Virtio;
 /// Without a device thread (<see cref="BindThread"/> never called: unit tests, fuzzing) the work
 /// runs inline on the caller.
 /// </summary>
-public sealed class VirtioTransportCore : IDisposable
+public sealed class VirtioTransportCore : ISnapshotDevice, IDisposable
 {
     /// <summary>Interrupt status bits (virtio-mmio InterruptStatus, virtio 1.2 §4.2.2; PCI ISR, §4.1.4.5).</summary>
     public const uint InterruptUsedBuffer = 1;
@@ -527,6 +528,99 @@ public sealed class VirtioTransportCore : IDisposable
     {
         Interlocked.Or(ref _interruptStatus, (int)InterruptConfigChange);
         _signal.SignalConfig();
+    }
+
+    /// <summary>On the device thread before a snapshot: the device gives back chains it holds.</summary>
+    public void Quiesce()
+    {
+        if (_deviceView is { DeviceActive: true }) _device.Quiesce();
+    }
+
+    /// <summary>
+    /// Transport state for a snapshot (status, features, queue registers, ring positions, interrupt
+    /// status) and the device's own. The VM is paused and the device quiesced.
+    /// </summary>
+    public void Save(StateWriter w)
+    {
+        lock (_state)
+        {
+            w.U32(_status);
+            w.U64(_driverFeatures);
+            w.I32(Volatile.Read(ref _configGeneration));
+            w.I32(Volatile.Read(ref _interruptStatus));
+            foreach (var q in _queues)
+            {
+                w.U16(q.Size);
+                w.U64(q.DescTable);
+                w.U64(q.DriverArea);
+                w.U64(q.DeviceArea);
+                w.Bool(q.Ready);
+            }
+            w.Bool(_active is not null);
+            if (_active is { } a)
+            {
+                foreach (var q in a.Queues)
+                {
+                    var (lastAvail, nextUsed, signalled, valid) = q.Position;
+                    w.U16(lastAvail);
+                    w.U16(nextUsed);
+                    w.U16(signalled);
+                    w.Bool(valid);
+                }
+            }
+        }
+        w.Section(d => (_device as ISnapshotDevice)?.Save(d));
+    }
+
+    /// <summary>
+    /// Puts a freshly built transport into the saved state. An activated device is activated again
+    /// here, on the calling thread, before its device thread starts, with its rings re-validated
+    /// against guest memory (a tampered snapshot cannot point a ring outside RAM).
+    /// </summary>
+    public void Restore(ref StateReader r)
+    {
+        VirtioActivation? activation = null;
+        lock (_state)
+        {
+            _status = r.U32();
+            _driverFeatures = r.U64();
+            Volatile.Write(ref _configGeneration, r.I32());
+            Volatile.Write(ref _interruptStatus, r.I32());
+            foreach (var q in _queues)
+            {
+                ushort size = r.U16();
+                q.Size = size <= q.MaxSize ? size : throw new StateFormatException($"{Name}: queue size {size} above {q.MaxSize}");
+                q.DescTable = r.U64();
+                q.DriverArea = r.U64();
+                q.DeviceArea = r.U64();
+                q.Ready = r.Bool();
+            }
+            if (r.Bool())
+            {
+                activation = PrepareActivationLocked(out string? failure)
+                    ?? throw new StateFormatException($"{Name}: the saved queues do not validate: {failure}");
+                foreach (var q in activation.Queues)
+                    q.Position = (r.U16(), r.U16(), r.U16(), r.Bool());
+                _active = activation;
+            }
+        }
+        var device = r.Section();
+        if (_device is ISnapshotDevice snapshot) snapshot.Restore(ref device);
+        device.End(Name);
+        if (activation is not null)
+        {
+            ActivateOnDeviceThread(activation);
+            if (!activation.DeviceActive) throw new StateFormatException($"{Name}: the device refused its saved activation");
+        }
+    }
+
+    /// <summary>After a restore: a kick for every queue and an interrupt, so nothing in flight at the snapshot waits forever.</summary>
+    public void KickAfterRestore()
+    {
+        foreach (var e in _queueEvents) e.Signal();
+        if (_active is { } a)
+            for (int q = 0; q < a.Queues.Length; q++)
+                if (a.Queues[q].IsActive) RaiseQueueInterrupt(q, a);
     }
 
     /// <summary>A refused register access: counted, and logged at debug level within the rate limit.</summary>

@@ -101,6 +101,19 @@ public sealed class Virtqueue
         }
     }
 
+    /// <summary>The device-side ring indices, for a snapshot.</summary>
+    public (ushort LastAvail, ushort NextUsed, ushort SignalledUsed, bool SignalledValid) Position
+    {
+        get => (_lastAvail, _nextUsed, _signalledUsed, _signalledValid);
+        set => (_lastAvail, _nextUsed, _signalledUsed, _signalledValid) = value;
+    }
+
+    /// <summary>
+    /// Gives the most recently popped chain back to the ring (it will be popped again): for a
+    /// device that must not hold a chain across a snapshot. Only valid for the last pop.
+    /// </summary>
+    public void UnpopLast() => _lastAvail--;
+
     private ulong UsedEventAddress => AvailRingAddress + 4 + 2UL * Size;
     private ulong AvailEventAddress => UsedRingAddress + 4 + 8UL * Size;
 

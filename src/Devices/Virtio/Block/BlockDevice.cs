@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Csvmm.Host.Native;
 using Csvmm.Devices.Logging;
+using Csvmm.Devices.State;
 using Serilog;
 using Serilog.Events;
 using static Csvmm.Devices.Virtio.Block.BlockProtocol;
@@ -24,7 +25,7 @@ namespace Csvmm.Devices.Virtio.Block;
 /// stale OK, so the queue stops and the device asks for a reset (DEVICE_NEEDS_RESET).
 /// </para>
 /// </summary>
-public sealed class BlockDevice : IVirtioDevice, IDurableDevice
+public sealed class BlockDevice : IVirtioDevice, IDurableDevice, ISnapshotDevice
 {
     public const ushort QueueSize = 256;
 
@@ -396,4 +397,9 @@ public sealed class BlockDevice : IVirtioDevice, IDurableDevice
         }
         return (long)done;
     }
+
+    /// <summary>The sticky fdatasync failure survives a snapshot: the data it lost is still lost.</summary>
+    public void Save(StateWriter w) => w.I32(Volatile.Read(ref _syncFailure));
+
+    public void Restore(ref StateReader r) => Volatile.Write(ref _syncFailure, r.I32());
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Csvmm.Devices.Bus;
+using Csvmm.Devices.State;
 using Csvmm.Host.Events;
 using Csvmm.Host.Memory;
 using Serilog;
@@ -14,7 +15,7 @@ namespace Csvmm.Devices.Virtio.Mmio;
 /// work; QueueNotify is normally a KVM ioeventfd at base + <see cref="QueueNotifyOffset"/> (len 4,
 /// datamatch = queue index) and never reaches this class.
 /// </summary>
-public sealed class VirtioMmioTransport : IBusDevice, IVirtioSignal, IDisposable
+public sealed class VirtioMmioTransport : IBusDevice, IVirtioSignal, ISnapshotDevice, IDisposable
 {
     /// <summary>Size of the MMIO window to register (Linux's virtio_mmio.device=4K@...).</summary>
     public const ulong WindowSize = 0x1000;
@@ -174,6 +175,24 @@ public sealed class VirtioMmioTransport : IBusDevice, IVirtioSignal, IDisposable
     public void SignalQueue(int queueIndex) => _irq.Trigger();
 
     public void SignalConfig() => _irq.Trigger();
+
+    public void Save(StateWriter w)
+    {
+        w.U32(Volatile.Read(ref _deviceFeaturesSel));
+        w.U32(Volatile.Read(ref _driverFeaturesSel));
+        w.U32(Volatile.Read(ref _queueSel));
+        w.Section(_core.Save);
+    }
+
+    public void Restore(ref StateReader r)
+    {
+        _deviceFeaturesSel = r.U32();
+        _driverFeaturesSel = r.U32();
+        _queueSel = r.U32();
+        var core = r.Section();
+        _core.Restore(ref core);
+        core.End(_core.Name);
+    }
 
     public void Dispose() => _core.Dispose();
 }

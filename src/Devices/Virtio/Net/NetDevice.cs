@@ -186,6 +186,29 @@ public sealed class NetDevice : IVirtioDevice
         _mergeable = false;
     }
 
+    /// <summary>
+    /// Before a snapshot: an empty RX chain held for the next frame goes back to the ring; a frame
+    /// half spread over several chains is dropped and its chains completed empty (the driver
+    /// recycles them).
+    /// </summary>
+    public void Quiesce()
+    {
+        var q = _rx;
+        if (q is null) return;
+        if (_deferred)
+        {
+            for (int i = 0; i < _mergeCount; i++) q.AddUsed(_mergeHeads[i], 0);
+            Counters.RxDropsNoBuffer.Increment();
+            _interrupt?.NotifyUsed(RxQueue);
+        }
+        else if (_rxChainHeld)
+        {
+            q.UnpopLast();
+        }
+        ClearRxState();
+        _backendReadable = true;
+    }
+
     private void ClearRxState()
     {
         _rxChainHeld = false;

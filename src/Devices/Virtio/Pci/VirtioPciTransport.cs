@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Csvmm.Devices.Bus;
 using Csvmm.Devices.Pci;
+using Csvmm.Devices.State;
 
 namespace Csvmm.Devices.Virtio.Pci;
 
@@ -13,7 +14,7 @@ namespace Csvmm.Devices.Virtio.Pci;
 /// vector per queue plus one for configuration changes, as Linux's virtio_pci_modern driver asks.
 /// No INTx: a guest without MSI-X gets no interrupts from this device.
 /// </summary>
-public sealed class VirtioPciTransport : IPciFunction, IBusDevice, IVirtioSignal, IDisposable
+public sealed class VirtioPciTransport : IPciFunction, IBusDevice, IVirtioSignal, ISnapshotDevice, IDisposable
 {
     public const ushort VendorId = 0x1AF4;
     public const ushort ModernDeviceIdBase = 0x1040;
@@ -311,6 +312,38 @@ public sealed class VirtioPciTransport : IPciFunction, IBusDevice, IVirtioSignal
     {
         ushort vector = Volatile.Read(ref _configVector);
         if (vector != NoVector) _msix.Signal(vector);
+    }
+
+    public void Save(StateWriter w)
+    {
+        w.Bytes(Config.SaveBytes());
+        lock (_selectors)
+        {
+            w.U32(_deviceFeatureSelect);
+            w.U32(_driverFeatureSelect);
+            w.U16(_queueSelect);
+            w.U16(_configVector);
+            foreach (ushort v in _queueVectors) w.U16(v);
+        }
+        _msix.Save(w);
+        w.Section(_core.Save);
+    }
+
+    public void Restore(ref StateReader r)
+    {
+        Config.RestoreBytes(r.Bytes());
+        lock (_selectors)
+        {
+            _deviceFeatureSelect = r.U32();
+            _driverFeatureSelect = r.U32();
+            _queueSelect = r.U16();
+            _configVector = AcceptVector(r.U16());
+            for (int q = 0; q < _queueVectors.Length; q++) _queueVectors[q] = AcceptVector(r.U16());
+        }
+        _msix.Restore(ref r);
+        var core = r.Section();
+        _core.Restore(ref core);
+        core.End(_core.Name);
     }
 
     public void Dispose() => _core.Dispose();
