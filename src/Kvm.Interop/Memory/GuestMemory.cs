@@ -68,6 +68,59 @@ public sealed unsafe class GuestMemory : IDisposable
         return new GuestMemory(regions, mapped: true);
     }
 
+    /// <summary>
+    /// Guest memory from a snapshot's memory file: each region mapped MAP_PRIVATE from its offset in
+    /// the file (regions back to back, in order). Copy-on-write: a restore reads only the pages
+    /// the guest touches, writes stay in this process, and any number of VMs can start from one
+    /// file. The file must hold exactly the regions' total size.
+    /// </summary>
+    public static GuestMemory MapFile(string path, ReadOnlySpan<(ulong GuestAddress, ulong Size)> ranges)
+    {
+        int errno = FileIo.TryOpen(path, readOnly: true, out var fd);
+        if (errno != 0) throw new SystemCallException($"open of memory file {path}", errno);
+        using (fd)
+        {
+            var regions = new GuestRegion[ranges.Length];
+            ulong offset = 0;
+            for (int i = 0; i < ranges.Length; i++)
+            {
+                var (gpa, size) = ranges[i];
+                nint host = Sys.Mmap(0, (nuint)size, Sys.PROT_READ | Sys.PROT_WRITE,
+                    Sys.MAP_PRIVATE | Sys.MAP_NORESERVE, fd!.Fd, (long)offset);
+                if (host == Sys.MAP_FAILED)
+                {
+                    errno = Sys.LastErrno;
+                    for (int j = 0; j < i; j++) Sys.Munmap(regions[j].HostAddress, (nuint)regions[j].Size);
+                    throw new SystemCallException($"mmap of memory file {path}", errno);
+                }
+                regions[i] = new GuestRegion(gpa, size, host);
+                offset += size;
+            }
+            return new GuestMemory(regions, mapped: true);
+        }
+    }
+
+    /// <summary>
+    /// Writes every region, in order, to <paramref name="file"/> (a snapshot's memory file). Pages
+    /// that are all zeros are skipped, leaving holes: the file is sparse, and reads of a hole give
+    /// zeros back, so mapping it restores the same memory.
+    /// </summary>
+    public void WriteTo(FileStream file)
+    {
+        const int Page = 4096;
+        long start = file.Position;
+        foreach (var r in _regions)
+        {
+            for (ulong done = 0; done < r.Size; done += Page)
+            {
+                var page = new ReadOnlySpan<byte>((void*)(r.HostAddress + (nint)done), Page);
+                if (page.IndexOfAnyExcept((byte)0) < 0) file.Seek(Page, SeekOrigin.Current);
+                else file.Write(page);
+            }
+        }
+        file.SetLength(start + (long)TotalSize);
+    }
+
     /// <summary>Guest memory over a managed array (pinned for the lifetime of this object). For tests.</summary>
     public static GuestMemory FromArray(byte[] array, ulong guestAddress = 0)
     {
