@@ -14,6 +14,7 @@ using Csvmm.Vmm.Arch.X86_64;
 using Csvmm.Vmm.Boot;
 using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Machine;
+using Csvmm.Vmm.Snapshot;
 using Serilog;
 
 namespace Csvmm.Vmm.Builder;
@@ -71,13 +72,16 @@ public sealed class VmBuilder
     {
         try
         {
-            using var kernel = KernelImage.Load(_config.KernelPath);
-            using var initrd = _config.InitrdPath is { } path ? ImageSource.Open(path, "initrd") : null;
+            var snapshot = _config.RestoreFrom?.Contents;
+            using var kernel = snapshot is null ? KernelImage.Load(_config.KernelPath) : null;
+            using var initrd = snapshot is null && _config.InitrdPath is { } path ? ImageSource.Open(path, "initrd") : null;
             var disks = _config.Disks.Select(d => Own(BlockBackend.Open(d.Path, d.ReadOnly, _log))).ToList();
+            if (snapshot is not null) CheckDisksMatch(snapshot, disks);
             var taps = _config.Nets.Select(n => Own(TapBackend.Open(n.Tap))).ToList();
 
             CreateKvmVm();
-            CreateMemory();
+            if (snapshot is null) CreateMemory();
+            else MapSnapshotMemory(_config.RestoreFrom!);
             AttachLegacyDevices();
             if (Pci) CreatePciBus();
             for (int i = 0; i < disks.Count; i++)
@@ -85,14 +89,28 @@ public sealed class VmBuilder
             for (int i = 0; i < taps.Count; i++)
                 AttachNet(i, taps[i], _config.Nets[i]);
 
-            string cmdline = KernelCmdline.Build(_virtio.Where(v => v.MmioWindow is not null).Select(v => v.MmioWindow!.Value),
-                _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase, pci: Pci,
-                rootArgument: _config.RootArgument);
-            ulong entry = LoadKernel(kernel, initrd, cmdline);
-            ulong cr3 = WriteBootStructures();
-            var vcpus = CreateVcpus(entry, cr3);
+            string cmdline;
+            List<IVcpu> vcpus;
+            if (snapshot is null)
+            {
+                cmdline = KernelCmdline.Build(_virtio.Where(v => v.MmioWindow is not null).Select(v => v.MmioWindow!.Value),
+                    _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase, pci: Pci,
+                    rootArgument: _config.RootArgument);
+                ulong entry = LoadKernel(kernel!, initrd, cmdline);
+                ulong cr3 = WriteBootStructures();
+                vcpus = CreateVcpus(entry, cr3);
+            }
+            else
+            {
+                cmdline = snapshot.KernelCommandLine;
+                RestoreDevices(snapshot);
+                vcpus = RestoreVcpus(snapshot);
+                // Kicks and interrupts in flight at the snapshot are in no saved state: repeat them
+                // (a spurious one is harmless) once the interrupt controllers are back.
+                foreach (var v in _virtio) v.Transport.KickAfterRestore();
+            }
 
-            var parts = new VmParts(vcpus, new VcpuExitHandler(_pio, _mmio), _virtio, _owned, _memory, _pio, _mmio, _serial, _i8042, cmdline);
+            var parts = new VmParts(_kvmVm, vcpus, new VcpuExitHandler(_pio, _mmio), _virtio, _owned, _memory, _pio, _mmio, _serial, _i8042, cmdline);
             _vm = new VirtualMachine(_config, _log, _sinceStart, parts);
             return _vm;
         }
@@ -103,6 +121,96 @@ public sealed class VmBuilder
             for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
             throw;
         }
+    }
+
+    // ------------------------------------------------------------------ restoring a snapshot
+
+    /// <summary>The images named at restore time must have the sizes the snapshot's disks had.</summary>
+    private static void CheckDisksMatch(SnapshotContents snapshot, List<BlockBackend> disks)
+    {
+        for (int i = 0; i < disks.Count; i++)
+        {
+            if (disks[i].SizeBytes != snapshot.Disks[i].SizeBytes)
+                throw new SnapshotException(SnapshotProblem.Mismatch,
+                    $"disk {disks[i].Path} is {disks[i].SizeBytes} bytes; the snapshot's disk {i} ({snapshot.Disks[i].Path}) had {snapshot.Disks[i].SizeBytes}");
+        }
+    }
+
+    /// <summary>Guest RAM mapped copy-on-write from the snapshot's memory file (nothing is read up front).</summary>
+    private void MapSnapshotMemory(SnapshotSource source)
+    {
+        var ranges = Layout.RamRegions(_config.MemoryBytes);
+        ulong total = 0;
+        foreach (var (_, size) in ranges) total += size;
+        long length;
+        try { length = new FileInfo(source.MemoryPath).Length; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { length = -1; }
+        if (!File.Exists(source.MemoryPath))
+            throw new SnapshotException(SnapshotProblem.Missing, $"snapshot memory file {source.MemoryPath} does not exist");
+        if (length != (long)total)
+            throw new SnapshotException(SnapshotProblem.Invalid,
+                $"snapshot memory file {source.MemoryPath} is {length} bytes; the snapshot's guest had {total}");
+        _memory = Own(GuestMemory.MapFile(source.MemoryPath, ranges));
+        uint slot = 0;
+        foreach (var r in _memory.Regions)
+            _kvmVm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
+    }
+
+    /// <summary>Legacy and virtio devices back into their saved state; a virtio device that was live is activated again.</summary>
+    private void RestoreDevices(SnapshotContents snapshot)
+    {
+        Restore(_serial, snapshot.Serial, "serial");
+        Restore(_i8042, snapshot.I8042, "i8042");
+        for (int i = 0; i < _virtio.Count; i++)
+            Restore(_virtio[i].TransportState, snapshot.VirtioDevices[i], _virtio[i].Transport.Name);
+    }
+
+    private static void Restore(Devices.State.ISnapshotDevice device, byte[] state, string what)
+    {
+        try
+        {
+            var r = new Devices.State.StateReader(state);
+            device.Restore(ref r);
+            r.End(what);
+        }
+        catch (Devices.State.StateFormatException e)
+        {
+            throw new SnapshotException(SnapshotProblem.Invalid, $"snapshot state of {what} cannot be restored: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// vCPUs created and put back into their saved state, then the VM's (the order
+    /// Csvmm.Kvm.State documents). Every vCPU is checked against this host before any is written:
+    /// a snapshot from another CPU is refused, not half restored.
+    /// </summary>
+    private List<IVcpu> RestoreVcpus(SnapshotContents snapshot)
+    {
+        var states = new List<Csvmm.Kvm.State.VcpuState>();
+        try
+        {
+            foreach (var image in snapshot.VcpuStates) states.Add(Csvmm.Kvm.State.VcpuState.Deserialize(image));
+            var vmState = Csvmm.Kvm.State.VmState.Deserialize(snapshot.VmState);
+            var created = new List<KvmVcpu>();
+            for (int id = 0; id < snapshot.Cpus; id++)
+            {
+                var vcpu = _kvmVm.CreateVcpu(id);
+                _vcpus.Add(new KvmVcpuRunner(vcpu));
+                created.Add(vcpu);
+            }
+            for (int id = 0; id < created.Count; id++) states[id].CheckRestorable(created[id]);
+            for (int id = 0; id < created.Count; id++) states[id].Restore(created[id]);
+            vmState.Restore(_kvmVm);
+        }
+        catch (Csvmm.Kvm.State.KvmStateFormatException e)
+        {
+            throw new SnapshotException(SnapshotProblem.Invalid, $"snapshot CPU state cannot be read: {e.Message}");
+        }
+        catch (Csvmm.Kvm.State.KvmStateMismatchException e)
+        {
+            throw new SnapshotException(SnapshotProblem.Mismatch, $"snapshot cannot be restored on this host: {e.Message}");
+        }
+        return _vcpus;
     }
 
     private T Own<T>(T disposable) where T : IDisposable
@@ -144,7 +252,7 @@ public sealed class VmBuilder
         _i8042 = new I8042Controller(() => _vm?.OnGuestReset(_console.PanicSeen), Own(new IrqfdLine(_kvmVm, Layout.KeyboardGsi)));
         _pio.Register(Layout.I8042Port, Layout.I8042Length, _i8042, "i8042");
         _mmio.Register(Layout.GuestControlAddress, Layout.GuestControlSize,
-            new GuestControl(status => _vm?.OnGuestExit(status), mark => _vm?.OnGuestMark(mark)), "guest-control");
+            new GuestControl(status => _vm?.OnGuestExit(status), mark => _vm?.OnGuestMark(mark), () => _vm?.OnGuestSnapshot()), "guest-control");
     }
 
     /// <summary>
@@ -188,6 +296,7 @@ public sealed class VmBuilder
         var core = Own(new VirtioTransportCore(device, _memory, _log, name));
         IReadOnlyList<CounterSet> transportCounters = [];
         (ulong, uint)? mmioWindow = null;
+        Devices.State.ISnapshotDevice transportState;
         if (Pci)
         {
             var function = new VirtioPciTransport(core, _msi!, _resources.AllocatePciBar(VirtioPciTransport.BarSize), name);
@@ -196,6 +305,7 @@ public sealed class VmBuilder
             if (function.Bar.MappedAt is null)
                 throw new InvalidOperationException($"{name}: BAR 0 could not be placed at 0x{function.Bar.Address:x}");
             transportCounters = [function.Config.Counters, function.Msix.Counters];
+            transportState = function;
             labels = [.. labels, new("transport", "pci"), new("pciSlot", $"00:{slot:x2}.0")];
         }
         else
@@ -206,10 +316,11 @@ public sealed class VmBuilder
             for (int q = 0; q < core.QueueCount; q++)
                 _kvmVm.AssignIoeventfd(core.QueueEvent(q), mmioBase + VirtioMmioTransport.QueueNotifyOffset, 4, (ulong)q);
             mmioWindow = (mmioBase, gsi);
+            transportState = transport;
             labels = [.. labels, new("transport", "mmio")];
         }
         var worker = new VirtioDeviceWorker(core, name, _log, (n, e) => _vm?.OnDeviceThreadFailed(n, e));
-        _virtio.Add(new AttachedVirtioDevice(guestName, kind, labels, device, counters, core, transportCounters, worker, mmioWindow));
+        _virtio.Add(new AttachedVirtioDevice(guestName, kind, labels, device, counters, core, transportCounters, worker, mmioWindow, transportState));
     }
 
     /// <summary>Kernel segments, initrd, command line and boot_params into guest memory; returns the entry point.</summary>

@@ -25,6 +25,7 @@ public static class CliApp
         ?? "0.0.0";
 
     [DynamicDependency(DynamicallyAccessedMemberTypes.All, typeof(RunOptions))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.All, typeof(RestoreOptions))]
     public static int Run(string[] args)
     {
         var sinceStart = Stopwatch.StartNew();
@@ -44,11 +45,15 @@ public static class CliApp
             s.AutoVersion = false;
             s.AllowMultiInstance = true; // --disk and --net repeat
         });
-        var result = parser.ParseArguments(args, typeof(RunOptions));
+        var result = parser.ParseArguments(args, typeof(RunOptions), typeof(RestoreOptions));
         if (result is NotParsed<object> notParsed)
             return ReportParseErrors(result, notParsed.Errors);
 
-        return RunVm((RunOptions)((Parsed<object>)result).Value, sinceStart);
+        return ((Parsed<object>)result).Value switch
+        {
+            RestoreOptions restore => RunVm(() => ResolveRestore(restore), sinceStart),
+            var run => RunVm(() => Resolve((RunOptions)run), sinceStart),
+        };
     }
 
     private static int ReportParseErrors(ParserResult<object> result, IEnumerable<Error> errors)
@@ -83,14 +88,14 @@ public static class CliApp
         _ => $"invalid arguments ({e.Tag})",
     };
 
-    private static int RunVm(RunOptions o, Stopwatch sinceStart)
+    private static int RunVm(Func<VmConfig> resolve, Stopwatch sinceStart)
     {
         Terminal? terminal = null;
         Serilog.Core.Logger? logger = null;
         ILogger log = Serilog.Core.Logger.None;
         try
         {
-            var config = Resolve(o);
+            var config = resolve();
             var level = ParseLevel(config.LogLevel);
             VmConfigValidator.Validate(config, HostLimits.Read(config.KvmDevice));
 
@@ -175,6 +180,44 @@ public static class CliApp
             Console = ConsoleSpec.Parse(o.Console ?? file?.Console ?? "stdio"),
             LogLevel = o.LogLevel ?? file?.LogLevel ?? "info",
             StatsPath = o.Stats ?? file?.Stats,
+            SnapshotTo = o.SnapshotTo,
+        };
+    }
+
+    /// <summary>
+    /// <c>csvmm restore</c>: the machine comes from the snapshot (memory, vCPUs, transport, devices
+    /// and their state); disks and TAPs may be named anew, one for each the snapshot has, and each
+    /// disk must have the size the snapshot's had.
+    /// </summary>
+    internal static VmConfig ResolveRestore(RestoreOptions o)
+    {
+        var source = SnapshotSource.InDirectory(o.From);
+        var snapshot = Snapshot.SnapshotFile.Read(source.StatePath, Version);
+        var disks = o.Disks.Any()
+            ? o.Disks.Select(DiskSpec.Parse).ToList()
+            : snapshot.Disks.Select(d => new DiskConfig(d.Path, d.ReadOnly, d.Id)).ToList();
+        if (disks.Count != snapshot.Disks.Count)
+            throw new UsageException($"the snapshot has {snapshot.Disks.Count} disks: give that many --disk options, or none to use its own");
+        var nets = o.Nets.Any() ? o.Nets.Select(NetSpec.Parse).ToList() : snapshot.Nets.Select(n => new NetConfig(n.Tap)).ToList();
+        if (nets.Count != snapshot.Nets.Count)
+            throw new UsageException($"the snapshot has {snapshot.Nets.Count} network interfaces: give that many --net options, or none to use its own");
+        // The guest already knows its MAC addresses: a new TAP keeps them.
+        nets = nets.Select((n, i) => n with { Mac = Devices.Virtio.Net.MacAddress.TryParse(snapshot.Nets[i].Mac, out var mac) ? mac : n.Mac }).ToList();
+        return new VmConfig
+        {
+            KernelPath = "",
+            RestoreFrom = source with { Contents = snapshot },
+            MemoryMiB = snapshot.MemoryMiB,
+            Cpus = snapshot.Cpus,
+            Transport = snapshot.Transport,
+            Disks = disks,
+            Nets = nets,
+            TimeoutSeconds = o.Timeout ?? 0,
+            KvmDevice = o.KvmDevice,
+            Console = ConsoleSpec.Parse(o.Console ?? "stdio"),
+            LogLevel = o.LogLevel ?? "info",
+            StatsPath = o.Stats,
+            SnapshotTo = o.SnapshotTo,
         };
     }
 

@@ -29,6 +29,7 @@ public static class ExitCodeMap
     public static (int Code, string? Message) For(StopReason stop) => stop.Kind switch
     {
         StopKind.GuestReset => ((int)ExitCode.GuestShutdown, null),
+        StopKind.SnapshotSaved => ((int)ExitCode.GuestShutdown, stop.Detail),
         StopKind.GuestExitStatus when stop.GuestStatus is >= 0 and <= (int)ExitCode.MaxGuestStatus => (stop.GuestStatus, null),
         StopKind.GuestExitStatus => ((int)ExitCode.GuestStatusOutOfRange,
             $"the guest reported status {stop.GuestStatus}; guest statuses must be 0-{(int)ExitCode.MaxGuestStatus} (64-255 are csvmm's own)"),
@@ -37,7 +38,7 @@ public static class ExitCodeMap
 
     public static ExitCode CodeFor(StopKind kind) => kind switch
     {
-        StopKind.GuestReset => ExitCode.GuestShutdown,
+        StopKind.GuestReset or StopKind.SnapshotSaved => ExitCode.GuestShutdown,
         StopKind.GuestPanic => ExitCode.GuestPanic,
         StopKind.TripleFault or StopKind.SystemEvent => ExitCode.GuestTripleFault,
         StopKind.EmulationFailure or StopKind.FailEntry or StopKind.UnknownExit => ExitCode.GuestFault,
@@ -71,6 +72,12 @@ public static class ExitCodeMap
         KernelFileException => (ExitCode.NoInput, e.Message),
         BootException => (ExitCode.BadInput, e.Message),
         ConfigLimitException => (ExitCode.Config, e.Message),
+        Snapshot.SnapshotException s => (s.Problem switch
+        {
+            Snapshot.SnapshotProblem.Missing => ExitCode.NoInput,
+            Snapshot.SnapshotProblem.Mismatch => ExitCode.Config,
+            _ => ExitCode.BadInput,
+        }, e.Message),
         KvmUnavailableException k when k.Errno is Errno.EACCES or Errno.EPERM => (ExitCode.NoPermission, e.Message),
         KvmUnavailableException => (ExitCode.KvmUnavailable, e.Message),
         KvmException k => (ExitCode.HostError, $"KVM refused {k.Ioctl}: {Errno.Describe(k.Errno)} (errno {k.Errno})"),

@@ -33,6 +33,9 @@ public sealed class RunOptions
     [Option("transport", MetaValue = "pci|mmio", HelpText = "How the guest finds its virtio devices: pci (default; virtio-pci with MSI-X) or mmio (virtio-mmio, declared on the kernel command line).")]
     public string? Transport { get; set; }
 
+    [Option("snapshot-to", MetaValue = "DIR", HelpText = "When the guest asks (guest-control register 0xC), save a snapshot to DIR (vm.snap, vm.mem) and exit 0.")]
+    public string? SnapshotTo { get; set; }
+
     [Option("timeout", MetaValue = "SEC", HelpText = "Stop the guest after SEC seconds and exit 124 (default 0 = never).")]
     public double? Timeout { get; set; }
 

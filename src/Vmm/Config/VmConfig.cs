@@ -44,6 +44,15 @@ public sealed record VmConfig
     /// <summary>Seconds before the VM is stopped with exit 124; 0 = none.</summary>
     public double TimeoutSeconds { get; init; }
 
+    /// <summary>
+    /// With <c>--snapshot-to DIR</c>: when the guest asks (guest-control register 0x0C), save a
+    /// snapshot to DIR/vm.snap and DIR/vm.mem and stop (exit 0).
+    /// </summary>
+    public string? SnapshotTo { get; init; }
+
+    /// <summary>With <c>csvmm restore</c>: the snapshot the VM starts from instead of a kernel.</summary>
+    public SnapshotSource? RestoreFrom { get; init; }
+
     public ConsoleSpec Console { get; init; } = ConsoleSpec.Stdio;
     public string LogLevel { get; init; } = "info";
 

@@ -16,7 +16,7 @@ public static class VmConfigValidator
 
     public static void Validate(VmConfig config, HostLimits host)
     {
-        if (config.KernelPath.Length == 0)
+        if (config.KernelPath.Length == 0 && config.RestoreFrom is null)
             throw new UsageException("missing --kernel");
         if (config.MemoryMiB < VmConfig.MinimumMemoryMiB)
             throw new UsageException($"--memory {config.MemoryMiB}: at least {VmConfig.MinimumMemoryMiB} MiB is needed");

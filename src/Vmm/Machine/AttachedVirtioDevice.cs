@@ -1,4 +1,5 @@
 using Csvmm.Devices.Metrics;
+using Csvmm.Devices.State;
 using Csvmm.Devices.Virtio;
 
 namespace Csvmm.Vmm.Machine;
@@ -18,4 +19,5 @@ public sealed record AttachedVirtioDevice(
     VirtioTransportCore Transport,
     IReadOnlyList<CounterSet> TransportCounters,
     VirtioDeviceWorker Worker,
-    (ulong Base, uint Gsi)? MmioWindow);
+    (ulong Base, uint Gsi)? MmioWindow,
+    ISnapshotDevice TransportState);

@@ -16,6 +16,9 @@ public enum StopKind
     Interrupted,
     Terminated,
 
+    /// <summary>The guest asked for a snapshot and csvmm saved it (<c>--snapshot-to</c>).</summary>
+    SnapshotSaved,
+
     /// <summary>A device thread failed (not a device: its thread); the guest would run on with a dead device.</summary>
     DeviceFailure,
 

@@ -34,6 +34,8 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
     private readonly IReadOnlyList<IDisposable> _resources;
     private readonly ManualResetEventSlim _stopped = new();
     private readonly ManualResetEventSlim _started = new();
+    private readonly ManualResetEventSlim _snapshotRequested = new();
+    private readonly Csvmm.Kvm.KvmVm _kvmVm;
     private readonly Devices.Legacy.I8042Controller _i8042;
     private readonly Lock _firstRun = new();
     private StopReason _stopReason;
@@ -56,6 +58,7 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         MmioBus = parts.MmioBus;
         Serial = parts.Serial;
         _i8042 = parts.I8042;
+        _kvmVm = parts.KvmVm;
         KernelCommandLine = parts.KernelCommandLine;
     }
 
@@ -93,6 +96,21 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         {
             _guestLog.Information("Guest mark {Value} after {Ms:F0} ms", value, t.TotalMilliseconds);
         }
+    }
+
+    /// <summary>The guest wrote the snapshot register: with --snapshot-to, the run loop saves a snapshot.</summary>
+    internal void OnGuestSnapshot()
+    {
+        if (_config.SnapshotTo is null)
+        {
+            _guestLog.Information("Guest asked for a snapshot {Where}; ignored (no --snapshot-to)", "");
+            return;
+        }
+        // Park every vCPU (this one included: immediate_exit makes its next KVM_RUN return at
+        // once) before the write returns, so the guest does not run past its request while the
+        // run loop wakes up; the run loop's Pause then waits for them and quiesces the devices.
+        foreach (var v in _vcpus) v.RequestPause();
+        _snapshotRequested.Set();
     }
 
     internal void OnGuestReset(bool panicSeen) => RequestStop(panicSeen
@@ -151,22 +169,87 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
 
     private void WaitForStop()
     {
-        if (_config.TimeoutSeconds <= 0)
-        {
-            _stopped.Wait();
-            return;
-        }
-        var deadline = _sinceStart.Elapsed + TimeSpan.FromSeconds(_config.TimeoutSeconds);
+        var deadline = _config.TimeoutSeconds > 0 ? _sinceStart.Elapsed + TimeSpan.FromSeconds(_config.TimeoutSeconds) : TimeSpan.MaxValue;
+        var events = new[] { _stopped.WaitHandle, _snapshotRequested.WaitHandle };
         while (!_stopped.IsSet)
         {
-            var left = deadline - _sinceStart.Elapsed;
+            var left = deadline == TimeSpan.MaxValue ? TimeSpan.FromHours(1) : deadline - _sinceStart.Elapsed;
             if (left <= TimeSpan.Zero)
             {
                 RequestStop(new StopReason(StopKind.Timeout, Detail: $"guest still running after {_config.TimeoutSeconds} s"));
                 return;
             }
-            _stopped.Wait(left < TimeSpan.FromHours(1) ? left : TimeSpan.FromHours(1));
+            int which = WaitHandle.WaitAny(events, left < TimeSpan.FromHours(1) ? left : TimeSpan.FromHours(1));
+            if (which == 1 && !_stopped.IsSet) SnapshotOnRequest();
         }
+    }
+
+    /// <summary>--snapshot-to: pause, save, stop. The disks are not written after the snapshot.</summary>
+    private void SnapshotOnRequest()
+    {
+        _snapshotRequested.Reset();
+        var target = SnapshotSource.InDirectory(_config.SnapshotTo!);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        if (!Pause(TimeSpan.FromSeconds(30), quiesce: true))
+        {
+            RequestStop(new StopReason(StopKind.VmmError, Detail: "the guest asked for a snapshot, but the VM could not be paused"));
+            return;
+        }
+        Directory.CreateDirectory(_config.SnapshotTo!);
+        SaveSnapshot(target.StatePath, target.MemoryPath);
+        _log.Information("Snapshot saved to {Dir} in {Ms:F0} ms", _config.SnapshotTo, watch.Elapsed.TotalMilliseconds);
+        RequestStop(new StopReason(StopKind.SnapshotSaved, Detail: $"snapshot saved to {_config.SnapshotTo}"));
+    }
+
+    /// <summary>
+    /// Writes the paused VM to <paramref name="statePath"/> (machine shape, KVM state of every vCPU
+    /// and of the VM, device state) and <paramref name="memoryPath"/> (guest RAM, sparse). The
+    /// VM must be paused with its devices quiesced (<see cref="Pause"/>).
+    /// </summary>
+    public void SaveSnapshot(string statePath, string memoryPath)
+    {
+        // vCPU state first, then the VM's (Csvmm.Kvm.State documents why: MP_STATE runs pending
+        // APIC events, and the PIT/clock are read after every vCPU stopped).
+        var vcpus = _vcpus.Select(v => Csvmm.Kvm.State.VcpuState.Capture(((KvmVcpuRunner)v.Vcpu).Vcpu).Serialize()).ToList();
+        var vm = Csvmm.Kvm.State.VmState.Capture(_kvmVm).Serialize();
+        using (var mem = new FileStream(memoryPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            Memory.WriteTo(mem);
+            mem.Flush(flushToDisk: true);
+        }
+        var contents = new Snapshot.SnapshotContents
+        {
+            CsvmmVersion = Cli.CliApp.Version,
+            MemoryMiB = _config.MemoryMiB,
+            Cpus = _config.Cpus,
+            Transport = _config.Transport,
+            Disks = _devices.Where(d => d.Device is Devices.Virtio.Block.BlockDevice).Select((d, i) =>
+            {
+                var blk = (Devices.Virtio.Block.BlockDevice)d.Device;
+                long size = blk.Backend is Devices.Virtio.Block.BlockBackend file ? file.SizeBytes : (long)blk.Backend.CapacitySectors * 512;
+                return new Snapshot.SnapshotDisk(blk.Backend.Path, size, blk.Backend.ReadOnly, _config.Disks.Count > i ? _config.Disks[i].Id : null);
+            }).ToList(),
+            Nets = _devices.Where(d => d.Device is Devices.Virtio.Net.NetDevice).Select(d =>
+            {
+                var net = (Devices.Virtio.Net.NetDevice)d.Device;
+                return new Snapshot.SnapshotNet(d.Labels.First(l => l.Key == "tap").Value, net.Mac.ToString());
+            }).ToList(),
+            MemoryBytes = Memory.TotalSize,
+            KernelCommandLine = KernelCommandLine,
+            VcpuStates = vcpus,
+            VmState = vm,
+            Serial = Save(Serial),
+            I8042 = Save(_i8042),
+            VirtioDevices = _devices.Select(d => Save(d.TransportState)).ToList(),
+        };
+        Snapshot.SnapshotFile.Write(statePath, contents);
+    }
+
+    private static byte[] Save(Devices.State.ISnapshotDevice device)
+    {
+        var w = new Devices.State.StateWriter();
+        device.Save(w);
+        return w.ToArray();
     }
 
     /// <summary>Waits until <see cref="Run"/> has started the vCPUs (or stopped already); false on timeout.</summary>
@@ -188,11 +271,11 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
     /// PATCH /vm Paused). False if one did not park within <paramref name="timeout"/>; the VM is
     /// then resumed.
     /// </summary>
-    public bool Pause(TimeSpan timeout)
+    public bool Pause(TimeSpan timeout, bool quiesce = false)
     {
         foreach (var v in _vcpus) v.RequestPause();
         bool ok = _vcpus.All(v => v.WaitParked(timeout));
-        if (ok) ok = _devices.All(d => d.Worker.Pause(timeout));
+        if (ok) ok = _devices.All(d => d.Worker.Pause(timeout, quiesce));
         if (!ok) Resume();
         return ok;
     }

@@ -6,6 +6,7 @@ namespace Csvmm.Vmm.Machine;
 
 /// <summary>What the builder hands to a <see cref="VirtualMachine"/>; <see cref="Resources"/> are disposed last to first.</summary>
 internal sealed record VmParts(
+    Csvmm.Kvm.KvmVm KvmVm,
     IReadOnlyList<IVcpu> Vcpus,
     VcpuExitHandler ExitHandler,
     IReadOnlyList<AttachedVirtioDevice> VirtioDevices,

@@ -55,7 +55,8 @@ public sealed class FirecrackerModeTests : IDisposable
         {
             Assert.True(SpinWait.SpinUntil(() => File.Exists(socket), 10_000), "the API socket never appeared");
             using var http = UnixHttp.Client(socket);
-            Assert.Equal("Running", State(http));
+            // Kata polls GET / until the VM runs: the socket answers while the VM is still being built.
+            Assert.True(SpinWait.SpinUntil(() => State(http) == "Running", 10_000), "the VM never reported Running");
             var pause = http.PatchAsync("vm", Json("""{"state":"Paused"}""")).Result;
             Assert.Equal(204, (int)pause.StatusCode);
             Assert.Equal("Paused", State(http));

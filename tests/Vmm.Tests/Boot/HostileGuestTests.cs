@@ -30,7 +30,7 @@ public sealed class HostileGuestTests
         try
         {
             string k = TinyKernel.WriteTemp(HostileVirtioKernel.Build(), "hostile");
-            var r = CsvmmProcess.Run(["run", "--kernel", k, "--disk", image, "--log-level", "warning", "--stats", stats], Limit);
+            var r = CsvmmProcess.Run(["run", "--kernel", k, "--disk", image, "--transport", "mmio", "--log-level", "warning", "--stats", stats], Limit);
 
             Assert.False(r.TimedOut, $"csvmm did not finish; stderr:\n{r.Stderr}");
             // 44: the write with its data in the MMIO hole failed (IOERR) and the read succeeded.

@@ -124,6 +124,11 @@ public sealed class VirtualMachineLifecycleTests
         vm.Dispose();
     }
 
+    private sealed class NullLine : Csvmm.Devices.IInterruptLine
+    {
+        public void Trigger() { }
+    }
+
     /// <summary>A virtio-blk device over an in-memory disk whose fdatasync can fail, attached as the builder would.</summary>
     private sealed class FakeBlockBackendDevice(GuestMemory memory) : IBlockBackend
     {
@@ -147,6 +152,6 @@ public sealed class VirtualMachineLifecycleTests
         public VirtioTransportCore Core => _core ??= new VirtioTransportCore(BlockDevice, memory);
 
         public AttachedVirtioDevice Attach(VirtioDeviceWorker worker) =>
-            new("vda", "virtio-blk", [new("path", Path)], BlockDevice, BlockDevice.Counters, Core, [], worker, (0xD0000000, 5));
+            new("vda", "virtio-blk", [new("path", Path)], BlockDevice, BlockDevice.Counters, Core, [], worker, (0xD0000000, 5), new Csvmm.Devices.Virtio.Mmio.VirtioMmioTransport(Core, new NullLine()));
     }
 }

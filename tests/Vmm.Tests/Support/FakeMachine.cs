@@ -33,7 +33,7 @@ public static class FakeMachine
         var memory = GuestMemory.FromArray(new byte[0x10000]);
         pio ??= new DeviceBus("pio");
         mmio ??= new DeviceBus("mmio");
-        var parts = new VmParts(vcpus, new VcpuExitHandler(pio, mmio), devices ?? [], [memory, .. resources ?? []],
+        var parts = new VmParts(null!, vcpus, new VcpuExitHandler(pio, mmio), devices ?? [], [memory, .. resources ?? []],
             memory, pio, mmio, new Serial16550(new NullSink(), new NullLine()), new I8042Controller(() => { }), "test");
         var config = new VmConfig { KernelPath = "none", TimeoutSeconds = timeoutSeconds };
         return new VirtualMachine(config, Serilog.Core.Logger.None, Stopwatch.StartNew(), parts);

@@ -50,6 +50,21 @@ public static class TinyKernel
         .. PopcntRaxFromRbx,
         .. HaltForever]);
 
+    /// <summary>
+    /// Prints "A", keeps <paramref name="status"/> in R12, asks for a snapshot (guest-control 0x0C),
+    /// then prints "B" and reports R12 as its exit status: a restored VM must print only "B" and
+    /// exit with <paramref name="status"/>, proving registers and execution carried over.
+    /// </summary>
+    public static byte[] SnapshotThenExit(byte status) => Elf([
+        .. MovDxCom1,
+        0xB0, (byte)'A', 0xEE,                    // mov al, 'A'; out dx, al
+        0x41, 0xBC, status, 0, 0, 0,              // mov r12d, status
+        .. StoreControl(0x0C, 1),                 // the snapshot request
+        0xB0, (byte)'B', 0xEE,                    // mov al, 'B'; out dx, al (dx survives the snapshot)
+        0xB8, 0x00, 0x00, 0x00, 0xC0,             // mov eax, 0xC0000000
+        0x44, 0x88, 0x20,                         // mov [rax], r12b
+        .. HaltForever]);
+
     /// <summary>Spins forever without exits (for --timeout and signal tests).</summary>
     public static byte[] Spin() => Elf([0xEB, 0xFE]);
 

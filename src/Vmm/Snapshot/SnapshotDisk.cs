@@ -1,0 +1,4 @@
+namespace Csvmm.Vmm.Snapshot;
+
+/// <summary>A disk as the snapshot saw it: the image it used and that image's size, which a restore must match.</summary>
+public sealed record SnapshotDisk(string Path, long SizeBytes, bool ReadOnly, string? Id);

@@ -1,0 +1,72 @@
+using Csvmm.Vmm.Tests.Support;
+using Xunit;
+
+namespace Csvmm.Vmm.Tests.Boot;
+
+/// <summary>
+/// Snapshot and restore with a tiny kernel (milliseconds): the guest asks for a snapshot, csvmm
+/// saves it and exits 0; restores in fresh processes continue from the instruction after the
+/// request with the registers it had. Bad snapshots are refused with one line before anything
+/// runs.
+/// </summary>
+public sealed class SnapshotTinyTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+    private readonly string _dir = Directory.CreateTempSubdirectory("csvmm-snap-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Take()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.SnapshotThenExit(35), "snap35");
+        string snap = Path.Combine(_dir, "snap");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--snapshot-to", snap, "--log-level", "off"], Limit);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("A", r.Stdout.Trim());
+        Assert.Contains("snapshot saved to", r.Stderr);
+        return snap;
+    }
+
+    [KvmFact]
+    public void A_restored_guest_runs_on_after_its_snapshot_request_in_each_of_two_processes()
+    {
+        string snap = Take();
+        for (int i = 0; i < 2; i++)
+        {
+            var r = CsvmmProcess.Run(["restore", "--from", snap, "--log-level", "off"], Limit);
+            Assert.Equal(35, r.ExitCode);
+            Assert.Equal("B", r.Stdout.Trim());
+        }
+    }
+
+    [KvmFact]
+    public void A_missing_snapshot_is_refused_with_66()
+    {
+        var r = CsvmmProcess.Run(["restore", "--from", Path.Combine(_dir, "none")], Limit);
+        CliAssert.OneLine(r, 66, "cannot be read");
+    }
+
+    [KvmFact]
+    public void Truncated_altered_and_foreign_snapshots_are_refused_before_anything_runs()
+    {
+        string snap = Take();
+        string state = Path.Combine(snap, "vm.snap");
+        byte[] good = File.ReadAllBytes(state);
+
+        File.WriteAllBytes(state, good[..^10]);
+        CliAssert.OneLine(CsvmmProcess.Run(["restore", "--from", snap], Limit), 65, "checksum");
+
+        var altered = (byte[])good.Clone();
+        altered[altered.Length / 2] ^= 0x40;
+        File.WriteAllBytes(state, altered);
+        CliAssert.OneLine(CsvmmProcess.Run(["restore", "--from", snap], Limit), 65, "altered");
+
+        File.WriteAllBytes(state, "not a snapshot at all"u8.ToArray());
+        CliAssert.OneLine(CsvmmProcess.Run(["restore", "--from", snap], Limit), 65, "not a csvmm snapshot");
+
+        File.WriteAllBytes(state, good);
+        string mem = Path.Combine(snap, "vm.mem");
+        using (var f = new FileStream(mem, FileMode.Open)) f.SetLength(f.Length - 4096);
+        CliAssert.OneLine(CsvmmProcess.Run(["restore", "--from", snap], Limit), 65, "memory file");
+    }
+}
