@@ -132,7 +132,7 @@ public sealed class VmBuilder
         {
             if (disks[i].SizeBytes != snapshot.Disks[i].SizeBytes)
                 throw new SnapshotException(SnapshotProblem.Mismatch,
-                    $"disk {disks[i].Path} is {disks[i].SizeBytes} bytes; the snapshot's disk {i} ({snapshot.Disks[i].Path}) had {snapshot.Disks[i].SizeBytes}");
+                    $"disk {disks[i].Path} is {disks[i].SizeBytes} bytes, but the snapshot's disk {i} ({snapshot.Disks[i].Path}) was {snapshot.Disks[i].SizeBytes}: a restore needs an image of the same size");
         }
     }
 
