@@ -57,8 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# pci=off only for the microVM kernel: it has no PCI (csvmm's microVM line has
-# it too); the PCI kernel must probe configuration mechanism #1.
+# pci=off only for the microVM kernel (it has no PCI); the PCI kernel must
+# probe configuration mechanism #1.
 PCIOFF=" pci=off"; ((PCI)) && PCIOFF=
 CMDLINE="reboot=k panic=1 console=ttyS0$PCIOFF nomodule 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd $CSVMM_GUEST_CMDLINE"
 ARGS=(-enable-kvm -cpu host,arch-capabilities=off -m 256 -smp "$SMP"
@@ -67,7 +67,7 @@ if ((PCI)); then
     # pc has its own i8042 (reboot=k resets through it); acpi=off: the guest
     # finds the bus through configuration mechanism #1 and the MP table.
     ARGS=(-M pc,acpi=off "${ARGS[@]}")
-    # romfile= : no iPXE option ROM on the NIC (SeaBIOS ran it for ~19 s here)
+    # romfile= : no iPXE option ROM on the NIC (SeaBIOS would spend seconds on it)
     BLK=virtio-blk-pci,disable-legacy=on NIC=virtio-net-pci,disable-legacy=on,romfile=
     if [ "$KERNEL" = bzImage ]; then ARGS+=(-kernel "$CSVMM_PCI_BZIMAGE"); else ARGS+=(-kernel "$CSVMM_PCI_VMLINUX"); fi
 else
