@@ -506,7 +506,7 @@ static int cmd_pci(void)
     size_t count = 0;
     struct dirent *e;
     while ((e = readdir(d)) && count < sizeof names / sizeof names[0])
-        if (e->d_name[0] != '.') names[count++] = strdup(e->d_name);
+        if (e->d_name[0] != '.' && (names[count] = strdup(e->d_name)) != NULL) count++;
     closedir(d);
     qsort(names, count, sizeof names[0], name_cmp);
     for (size_t i = 0; i < count; i++) {
