@@ -5,10 +5,10 @@ using Xunit.Abstractions;
 namespace Csvmm.Images.Tests;
 
 /// <summary>
-/// Boots the guest images under QEMU microvm (the reference VMM). Guest kernel
-/// code is very slow on the csvmm host (nested KVM, PVM backend), so each boot
-/// takes about a minute; timeouts are generous. The boots run one after the
-/// other (same collection) to keep the two host cores free.
+/// Boots the guest images under QEMU (the reference VMM): the microVM kernel on microvm, the PCI
+/// kernel on pc without ACPI. Guest kernel code is very slow on the csvmm host (nested KVM, PVM
+/// backend), so each boot takes about a minute; timeouts are generous. The boots run one after
+/// the other (same collection) to keep the two host cores free.
 /// </summary>
 [Collection("qemu boots")]
 public sealed class BootTests(ITestOutputHelper log)
