@@ -6,13 +6,18 @@
 #   images/build.sh                 build if needed (progress on stderr)
 #   images/build.sh --print-paths   build if needed, then print shell-sourceable
 #                                   CSVMM_* lines on stdout (also in paths.env)
+#
+# Two kernels from one recipe: the microVM kernel (tinyconfig + kernel.config,
+# virtio-mmio) and the PCI kernel (tinyconfig + kernel.config +
+# kernel-pci.config: virtio-pci with MSI-X, no virtio-mmio). Both boot the same
+# initramfs and ext4 root.
 set -euo pipefail
 
 PRINT_PATHS=0
 for a in "$@"; do
     case "$a" in
         --print-paths) PRINT_PATHS=1 ;;
-        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown argument: $a" >&2; exit 2 ;;
     esac
 done
@@ -47,7 +52,7 @@ pkgver() { dpkg-query -W -f='${Package}=${Version}\n' "$1"; }
 
 # ---------------------------------------------------------------- cache key
 # Files that affect the outputs (README.md, qemu-boot.sh do not).
-RECIPE_FILES=(build.sh kernel.config)
+RECIPE_FILES=(build.sh kernel.config kernel-pci.config)
 while IFS= read -r f; do RECIPE_FILES+=("$f"); done < <(
     cd "$HERE" && find patches guest -type f | LC_ALL=C sort)
 PKGVERS="$(for p in linux-source-6.1 busybox-static gcc libc6-dev e2fsprogs; do pkgver "$p"; done)"
@@ -59,10 +64,12 @@ KEY="$(recipe_hash "${RECIPE_FILES[@]}")"
 KERNEL_FILES=(kernel.config)
 while IFS= read -r f; do KERNEL_FILES+=("$f"); done < <(
     cd "$HERE" && find patches -type f | LC_ALL=C sort)
-# Bump when the kernel steps below change (the kernel tree is keyed separately
-# so that user-land changes do not rebuild it).
+# Bump when the kernel steps below change (the kernel trees are keyed
+# separately so that user-land changes do not rebuild them).
 KERNEL_RECIPE=2
 KKEY="$(PKGVERS="$PKGVERS kernel-recipe=$KERNEL_RECIPE" recipe_hash "${KERNEL_FILES[@]}")"
+PCI_KERNEL_RECIPE=1
+PKKEY="$(PKGVERS="$PKGVERS pci-kernel-recipe=$PCI_KERNEL_RECIPE" recipe_hash "${KERNEL_FILES[@]}" kernel-pci.config)"
 
 OUT="$CACHE/images/$KEY"
 print_paths() {
@@ -89,53 +96,79 @@ T0=$SECONDS
 export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=csvmm \
        KBUILD_BUILD_HOST=csvmm KBUILD_BUILD_VERSION=1 LC_ALL=C SOURCE_DATE_EPOCH=0
 
-# ---------------------------------------------------------------- kernel
-KDIR="$CACHE/work/kernel-$KKEY"
-if [ ! -f "$KDIR/.csvmm-built" ]; then
-    if [ ! -f "$KDIR/.csvmm-configured" ]; then
-        rm -rf "$KDIR" "$KDIR.tmp"
-        mkdir -p "$KDIR.tmp"
-        log "unpacking /usr/src/linux-source-6.1.tar.xz"
-        tar -C "$KDIR.tmp" --strip-components=1 -xf /usr/src/linux-source-6.1.tar.xz
+# ---------------------------------------------------------------- kernels
+# build_kernel DIR NAME FRAGMENT...: unpack linux-source-6.1 into DIR, apply
+# patches/, configure with `make tinyconfig` + the fragments merged in order
+# (a later fragment wins), verify every fragment line, make bzImage.
+build_kernel() {
+    local kdir="$1" name="$2" t0=$SECONDS; shift 2
+    local frags=("$@") f i
+    [ -f "$kdir/.csvmm-built" ] && return 0
+    if [ ! -f "$kdir/.csvmm-configured" ]; then
+        rm -rf "$kdir" "$kdir.tmp"
+        mkdir -p "$kdir.tmp"
+        log "$name: unpacking /usr/src/linux-source-6.1.tar.xz"
+        tar -C "$kdir.tmp" --strip-components=1 -xf /usr/src/linux-source-6.1.tar.xz
         for p in "$HERE"/patches/*.patch; do
-            log "applying $(basename "$p")"
-            patch -d "$KDIR.tmp" -p1 --batch --forward --no-backup-if-mismatch -s < "$p" >&2
+            log "$name: applying $(basename "$p")"
+            patch -d "$kdir.tmp" -p1 --batch --forward --no-backup-if-mismatch -s < "$p" >&2
         done
-        log "configuring (tinyconfig + kernel.config)"
-        cp "$HERE/kernel.config" "$KDIR.tmp/csvmm.config"
-        (cd "$KDIR.tmp" && make -s ARCH=x86_64 tinyconfig &&
-            scripts/kconfig/merge_config.sh -m .config csvmm.config &&
-            make -s ARCH=x86_64 olddefconfig) > "$KDIR.tmp/csvmm-config.log" 2>&1 \
-            || { cat "$KDIR.tmp/csvmm-config.log" >&2; die "kernel configuration failed"; }
-        # every symbol named in kernel.config must exist in this kernel's
+        log "$name: configuring (tinyconfig + ${frags[*]})"
+        local merge=()
+        for i in "${!frags[@]}"; do
+            # the first fragment keeps its historical name (part of the tree)
+            if ((i == 0)); then f=csvmm.config; else f="csvmm-$i.config"; fi
+            cp "$HERE/${frags[$i]}" "$kdir.tmp/$f"
+            merge+=("$f")
+        done
+        (cd "$kdir.tmp" && make -s ARCH=x86_64 tinyconfig &&
+            scripts/kconfig/merge_config.sh -m .config "${merge[@]}" &&
+            make -s ARCH=x86_64 olddefconfig) > "$kdir.tmp/csvmm-config.log" 2>&1 \
+            || { cat "$kdir.tmp/csvmm-config.log" >&2; die "$name: kernel configuration failed"; }
+        # every symbol named in a fragment must exist in this kernel's
         # Kconfig (catches typos and renamed options, e.g. CPU_MITIGATIONS)
-        (cd "$KDIR.tmp" && find . -name 'Kconfig*' -print0 | xargs -0 grep -hoE '^[[:space:]]*(menu)?config [A-Za-z0-9_]+' \
-            | awk '{print "CONFIG_" $2}' | LC_ALL=C sort -u) > "$KDIR.tmp/csvmm-symbols"
-        bad=0
-        while IFS= read -r sym; do
-            grep -qxF "$sym" "$KDIR.tmp/csvmm-symbols" || { log "config: $sym does not exist in this kernel"; bad=1; }
-        done < <(grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' "$HERE/kernel.config" | sed 's/^# //')
-        while IFS= read -r line; do
-            if [[ "$line" =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
-                grep -qxF -- "$line" "$KDIR.tmp/.config" || {
-                    log "config: wanted $line, got: $(grep -E "^(# )?${BASH_REMATCH[1]}[= ]" "$KDIR.tmp/.config" || echo '(absent)')"
-                    bad=1; }
-            elif [[ "$line" =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-                if grep -qE "^${BASH_REMATCH[1]}=" "$KDIR.tmp/.config"; then
-                    log "config: wanted $line, got: $(grep -E "^${BASH_REMATCH[1]}=" "$KDIR.tmp/.config")"
-                    bad=1
+        (cd "$kdir.tmp" && find . -name 'Kconfig*' -print0 | xargs -0 grep -hoE '^[[:space:]]*(menu)?config [A-Za-z0-9_]+' \
+            | awk '{print "CONFIG_" $2}' | LC_ALL=C sort -u) > "$kdir.tmp/csvmm-symbols"
+        # the wanted value of each symbol: its line in the last fragment naming it
+        local -A want=()
+        local order=() line sym bad=0
+        for f in "${frags[@]}"; do
+            while IFS= read -r line; do
+                if [[ "$line" =~ ^(CONFIG_[A-Za-z0-9_]+)= || "$line" =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+                    sym="${BASH_REMATCH[1]}"
+                    [ -n "${want[$sym]+x}" ] || order+=("$sym")
+                    want[$sym]="$line"
                 fi
+            done < "$HERE/$f"
+            while IFS= read -r sym; do
+                grep -qxF "$sym" "$kdir.tmp/csvmm-symbols" || { log "config: $sym ($f) does not exist in this kernel"; bad=1; }
+            done < <(grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' "$HERE/$f" | sed 's/^# //')
+        done
+        for sym in "${order[@]}"; do
+            line="${want[$sym]}"
+            if [[ "$line" == CONFIG_* ]]; then
+                grep -qxF -- "$line" "$kdir.tmp/.config" || {
+                    log "config: wanted $line, got: $(grep -E "^(# )?$sym[= ]" "$kdir.tmp/.config" || echo '(absent)')"
+                    bad=1; }
+            elif grep -qE "^$sym=" "$kdir.tmp/.config"; then
+                log "config: wanted $line, got: $(grep -E "^$sym=" "$kdir.tmp/.config")"
+                bad=1
             fi
-        done < "$HERE/kernel.config"
-        ((bad == 0)) || die "kernel config verification failed (see above)"
-        touch "$KDIR.tmp/.csvmm-configured"
-        mv "$KDIR.tmp" "$KDIR"
+        done
+        ((bad == 0)) || die "$name: kernel config verification failed (see above)"
+        touch "$kdir.tmp/.csvmm-configured"
+        mv "$kdir.tmp" "$kdir"
     fi
-    log "building kernel with make -j$JOBS (a few minutes)"
-    make -C "$KDIR" -s ARCH=x86_64 -j"$JOBS" bzImage >&2
-    touch "$KDIR/.csvmm-built"
-    log "kernel built in $((SECONDS - T0)) s"
-fi
+    log "$name: building kernel with make -j$JOBS (a few minutes)"
+    make -C "$kdir" -s ARCH=x86_64 -j"$JOBS" bzImage >&2
+    touch "$kdir/.csvmm-built"
+    log "$name: kernel built in $((SECONDS - t0)) s"
+}
+
+KDIR="$CACHE/work/kernel-$KKEY"
+PKDIR="$CACHE/work/kernel-pci-$PKKEY"
+build_kernel "$KDIR" "microVM kernel" kernel.config
+build_kernel "$PKDIR" "PCI kernel" kernel.config kernel-pci.config
 
 # ---------------------------------------------------------------- user land
 TMP="$(mktemp -d "$CACHE/images/.tmp-$KEY.XXXXXX")"
@@ -192,6 +225,9 @@ rm -rf "$R"
 cp "$KDIR/arch/x86/boot/bzImage" "$TMP/bzImage"
 cp "$KDIR/vmlinux" "$TMP/vmlinux"
 cp "$KDIR/.config" "$TMP/kernel.config"
+cp "$PKDIR/arch/x86/boot/bzImage" "$TMP/pci-bzImage"
+cp "$PKDIR/vmlinux" "$TMP/pci-vmlinux"
+cp "$PKDIR/.config" "$TMP/pci-kernel.config"
 rm -f "$TMP/gen_init_cpio"
 
 q() { printf '%q' "$1"; }
@@ -199,6 +235,8 @@ q() { printf '%q' "$1"; }
     echo "CSVMM_IMAGES_DIR=$(q "$OUT")"
     echo "CSVMM_BZIMAGE=$(q "$OUT/bzImage")"
     echo "CSVMM_VMLINUX=$(q "$OUT/vmlinux")"
+    echo "CSVMM_PCI_BZIMAGE=$(q "$OUT/pci-bzImage")"
+    echo "CSVMM_PCI_VMLINUX=$(q "$OUT/pci-vmlinux")"
     echo "CSVMM_INITRAMFS=$(q "$OUT/initramfs.cpio")"
     echo "CSVMM_ROOTFS=$(q "$OUT/rootfs.ext4")"
     echo "CSVMM_GUEST_CMDLINE='$GUEST_CMDLINE'"
@@ -207,11 +245,12 @@ chmod 0755 "$TMP"
 rm -rf "$OUT"
 mv "$TMP" "$OUT"
 trap - EXIT
-# Prune: keep the newest 2 kernel trees (1.6 GB each; only builds use them,
-# and builds hold the lock) and the newest 4 image sets (older ones only when
-# untouched for a day: a running VM may still use them).
-(cd "$CACHE/work" && ls -1dt kernel-*/ 2>/dev/null | tail -n +3 | while read -r d; do
-    [ "${d%/}" = "kernel-$KKEY" ] || { log "pruning $CACHE/work/$d"; rm -rf "$d"; }; done) || true
+# Prune: keep the newest 4 kernel trees (1.6 GB each, two per recipe; only
+# builds use them, and builds hold the lock) and the newest 4 image sets (older
+# ones only when untouched for a day: a running VM may still use them).
+(cd "$CACHE/work" && ls -1dt kernel-*/ 2>/dev/null | tail -n +5 | while read -r d; do
+    [ "${d%/}" = "kernel-$KKEY" ] || [ "${d%/}" = "kernel-pci-$PKKEY" ] ||
+        { log "pruning $CACHE/work/$d"; rm -rf "$d"; }; done) || true
 (cd "$CACHE/images" && ls -1dt -- */ 2>/dev/null | tail -n +5 | while read -r d; do
     [ "${d%/}" = "$KEY" ] || [ -z "$(find "$d" -maxdepth 0 -mmin +1440)" ] ||
         { log "pruning $CACHE/images/$d"; rm -rf "$d"; }; done) || true

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Boot the csvmm guest images under QEMU microvm (the reference VMM) and report
-# how long the guest took to reach its markers.
+# Boot the csvmm guest images under QEMU (the reference VMM) and report how
+# long the guest took to reach its markers.
 #
 #   images/qemu-boot.sh MODE [options]        MODE = initramfs | rootfs
 #     --steps STEPS      csvmm.test= value (default: info)
+#     --pci              the PCI kernel on `-M pc,acpi=off` with virtio-pci
+#                        devices (disable-legacy=on); default: the microVM
+#                        kernel on `-M microvm,acpi=off` with virtio-mmio
 #     --bzimage          boot bzImage instead of the ELF vmlinux
 #     --disk FILE        add a raw virtio-blk disk (repeatable; vdb, vdc, ...
 #                        in rootfs mode, vda, vdb, ... in initramfs mode)
@@ -22,12 +25,13 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MODE="${1:-}"
-case "$MODE" in initramfs|rootfs) shift ;; *) sed -n '2,21p' "$0" >&2; exit 2 ;; esac
-STEPS=info KERNEL=vmlinux TIMEOUT=300 APPEND= SMP=1 NET=0
+case "$MODE" in initramfs|rootfs) shift ;; *) sed -n '2,24p' "$0" >&2; exit 2 ;; esac
+STEPS=info KERNEL=vmlinux TIMEOUT=300 APPEND= SMP=1 NET=0 PCI=0
 DISKS=()
 while (($#)); do
     case "$1" in
         --steps) STEPS="$2"; shift 2 ;;
+        --pci) PCI=1; shift ;;
         --bzimage) KERNEL=bzImage; shift ;;
         --disk) DISKS+=("$2"); shift 2 ;;
         --net-user) NET=1; shift ;;
@@ -53,14 +57,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CMDLINE="reboot=k panic=1 console=ttyS0 pci=off nomodule 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd $CSVMM_GUEST_CMDLINE"
-ARGS=(-M microvm,acpi=off -enable-kvm -cpu host,arch-capabilities=off -m 256 -smp "$SMP"
-      -nodefaults -no-user-config -nographic -no-reboot -serial stdio -device i8042)
-if [ "$KERNEL" = bzImage ]; then ARGS+=(-kernel "$CSVMM_BZIMAGE"); else ARGS+=(-kernel "$CSVMM_VMLINUX"); fi
+# pci=off only for the microVM kernel (it has no PCI); the PCI kernel must
+# probe configuration mechanism #1.
+PCIOFF=" pci=off"; ((PCI)) && PCIOFF=
+CMDLINE="reboot=k panic=1 console=ttyS0$PCIOFF nomodule 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd $CSVMM_GUEST_CMDLINE"
+ARGS=(-enable-kvm -cpu host,arch-capabilities=off -m 256 -smp "$SMP"
+      -nodefaults -no-user-config -nographic -no-reboot -serial stdio)
+if ((PCI)); then
+    # pc has its own i8042 (reboot=k resets through it); acpi=off: the guest
+    # finds the bus through configuration mechanism #1 and the MP table.
+    ARGS=(-M pc,acpi=off "${ARGS[@]}")
+    # romfile= : no iPXE option ROM on the NIC (SeaBIOS would spend seconds on it)
+    BLK=virtio-blk-pci,disable-legacy=on NIC=virtio-net-pci,disable-legacy=on,romfile=
+    if [ "$KERNEL" = bzImage ]; then ARGS+=(-kernel "$CSVMM_PCI_BZIMAGE"); else ARGS+=(-kernel "$CSVMM_PCI_VMLINUX"); fi
+else
+    ARGS=(-M microvm,acpi=off "${ARGS[@]}" -device i8042)
+    BLK=virtio-blk-device NIC=virtio-net-device
+    if [ "$KERNEL" = bzImage ]; then ARGS+=(-kernel "$CSVMM_BZIMAGE"); else ARGS+=(-kernel "$CSVMM_VMLINUX"); fi
+fi
 n=0
 if [ "$MODE" = rootfs ]; then
     cp --sparse=always "$CSVMM_ROOTFS" "$WORK/rootfs.ext4"
-    ARGS+=(-drive "id=d$n,file=$WORK/rootfs.ext4,format=raw,if=none" -device "virtio-blk-device,drive=d$n")
+    ARGS+=(-drive "id=d$n,file=$WORK/rootfs.ext4,format=raw,if=none" -device "$BLK,drive=d$n")
     n=$((n + 1))
     CMDLINE="$CMDLINE root=/dev/vda rw"
 else
@@ -68,11 +86,11 @@ else
     CMDLINE="$CMDLINE rdinit=/init"
 fi
 for d in "${DISKS[@]}"; do
-    ARGS+=(-drive "id=d$n,file=$d,format=raw,if=none,cache=none,aio=threads" -device "virtio-blk-device,drive=d$n")
+    ARGS+=(-drive "id=d$n,file=$d,format=raw,if=none,cache=none,aio=threads" -device "$BLK,drive=d$n")
     n=$((n + 1))
 done
 if ((NET)); then
-    ARGS+=(-netdev user,id=n0 -device virtio-net-device,netdev=n0)
+    ARGS+=(-netdev user,id=n0 -device "$NIC,netdev=n0")
 fi
 CMDLINE="$CMDLINE csvmm.test=$STEPS${APPEND:+ $APPEND}"
 ARGS+=(-append "$CMDLINE")

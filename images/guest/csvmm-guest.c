@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -442,6 +443,114 @@ static int cmd_boot_ready(void)
     return 0;
 }
 
+/* ------------------------------------------------------------ PCI */
+#define PCI_SYSFS "/sys/bus/pci/devices"
+
+/* Reads a sysfs attribute (one line) into buf without the newline; "?" if unreadable. */
+static void read_attr(const char *dir, const char *name, char *buf, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+    if (fd >= 0) close(fd);
+    if (n <= 0) { snprintf(buf, len, "?"); return; }
+    buf[n] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * Walks the capability list of a type-0 configuration header (PCI Local Bus
+ * 3.0 section 6.7: Status bit 4, pointer at 0x34) for the MSI-X capability
+ * (ID 0x11, PCI 3.0 section 6.8.2): Message Control bit 15 is MSI-X Enable,
+ * bits 10:0 the table size minus one. Returns the enable bit, or -1 without
+ * the capability; *table gets the table size.
+ */
+static int msix_state(const uint8_t *cfg, size_t len, unsigned *table)
+{
+    if (len < 0x40 || !(cfg[0x06] & 0x10)) return -1;
+    unsigned pos = cfg[0x34] & 0xfc;
+    for (int guard = 0; pos >= 0x40 && pos + 4 <= len && guard < 48; guard++) {
+        if (cfg[pos] == 0x11) {
+            unsigned ctrl = cfg[pos + 2] | (unsigned)cfg[pos + 3] << 8;
+            *table = (ctrl & 0x7ff) + 1;
+            return (ctrl >> 15) & 1;
+        }
+        pos = cfg[pos + 1] & 0xfc;
+    }
+    return -1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * pci: one line per PCI function the kernel found, lspci-like, from sysfs
+ * (Documentation/PCI/sysfs-pci.rst, Documentation/ABI/testing/sysfs-bus-pci):
+ *   CSVMM_PCI 0000:00:03.0 vendor=0x1af4 device=0x1042 class=0x010000 msix=1 msix_table=2 irqs=2 driver=virtio-pci
+ * vendor/device/class are the sysfs attributes; msix is the MSI-X Enable bit
+ * read from the function's configuration space ("config", -1 = no MSI-X
+ * capability); irqs counts the MSI/MSI-X interrupts the kernel allocated
+ * (entries of msi_irqs/); driver is the bound driver's name.
+ */
+static int cmd_pci(void)
+{
+    DIR *d = opendir(PCI_SYSFS);
+    if (!d) {
+        fprintf(stderr, "csvmm-guest: %s: %s (kernel without PCI, or pci=off)\n", PCI_SYSFS, strerror(errno));
+        return 1;
+    }
+    char *names[256];
+    size_t count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && count < sizeof names / sizeof names[0])
+        if (e->d_name[0] != '.' && (names[count] = strdup(e->d_name)) != NULL) count++;
+    closedir(d);
+    qsort(names, count, sizeof names[0], name_cmp);
+    for (size_t i = 0; i < count; i++) {
+        char dir[300], vendor[32], device[32], klass[32], link[300], path[320];
+        snprintf(dir, sizeof dir, "%s/%s", PCI_SYSFS, names[i]);
+        read_attr(dir, "vendor", vendor, sizeof vendor);
+        read_attr(dir, "device", device, sizeof device);
+        read_attr(dir, "class", klass, sizeof klass);
+
+        uint8_t cfg[256];
+        ssize_t n = -1;
+        snprintf(path, sizeof path, "%s/config", dir);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) { n = read(fd, cfg, sizeof cfg); close(fd); }
+        unsigned table = 0;
+        int msix = n > 0 ? msix_state(cfg, (size_t)n, &table) : -1;
+
+        int irqs = 0;
+        snprintf(path, sizeof path, "%s/msi_irqs", dir);
+        DIR *md = opendir(path);
+        if (md) {
+            while ((e = readdir(md)))
+                if (e->d_name[0] != '.') irqs++;
+            closedir(md);
+        }
+
+        const char *driver = "none";
+        snprintf(path, sizeof path, "%s/driver", dir);
+        ssize_t ln = readlink(path, link, sizeof link - 1);
+        if (ln > 0) {
+            link[ln] = 0;
+            driver = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+        }
+        printf("CSVMM_PCI %s vendor=%s device=%s class=%s msix=%d msix_table=%u irqs=%d driver=%s\n",
+               names[i], vendor, device, klass, msix, table, irqs, driver);
+        free(names[i]);
+    }
+    if (count == 0) {
+        fprintf(stderr, "csvmm-guest: no PCI functions in %s\n", PCI_SYSFS);
+        return 1;
+    }
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr,
@@ -453,7 +562,8 @@ static int usage(void)
             "       csvmm-guest tcp-recv PORT [MIB]\n"
             "       csvmm-guest ctl-exit N\n"
             "       csvmm-guest ctl-mark [V]\n"
-            "       csvmm-guest boot-ready\n");
+            "       csvmm-guest boot-ready\n"
+            "       csvmm-guest pci\n");
     return 2;
 }
 
@@ -483,5 +593,7 @@ int main(int argc, char **argv)
         return ctl_store(0x4, 1, argc == 3 ? (uint32_t)parse_num(argv[2], "V") : 123);
     if (!strcmp(cmd, "boot-ready") && argc == 2)
         return cmd_boot_ready();
+    if (!strcmp(cmd, "pci") && argc == 2)
+        return cmd_pci();
     return usage();
 }
