@@ -13,7 +13,7 @@ namespace Csvmm.Vmm.Api;
 /// parsed_request.rs), including its messages for a GET with a body, a PUT/PATCH without one,
 /// an unknown path or method, a bad resource id, an id that differs between path and body, and a
 /// body that is not the expected JSON. Endpoints of Firecracker devices csvmm does not have
-/// (balloon, vsock, MMDS, entropy, pmem, snapshots, CPU configuration, serial, memory hot-plug)
+/// (balloon, vsock, MMDS, entropy, pmem, CPU configuration, serial, memory hot-plug)
 /// are refused with a message saying so. Never throws.
 /// </summary>
 public sealed class ApiRouter
@@ -21,7 +21,7 @@ public sealed class ApiRouter
     private const string DeserializeError = "An error occurred when deserializing the json body of a request: ";
 
     private static readonly string[] Unsupported =
-        ["balloon", "cpu-config", "entropy", "hotplug", "mmds", "pmem", "serial", "snapshot", "vsock"];
+        ["balloon", "cpu-config", "entropy", "hotplug", "mmds", "pmem", "serial", "vsock"];
 
     private readonly IMicroVmControl _control;
     private readonly ApiMetrics _metrics;
@@ -128,6 +128,8 @@ public sealed class ApiRouter
                                 throw new FaultException($"The id from the path [{id}] does not match the id from the body [{net.IfaceId}]!");
                             _control.PutNetworkInterface(net);
                         });
+                    case "snapshot":
+                        return Snapshot(second, body);
                     case var r when Array.IndexOf(Unsupported, r) >= 0:
                         return NotSupported(request, resource);
                 }
@@ -177,6 +179,24 @@ public sealed class ApiRouter
                 return Refuse("Empty Delete request.");
         }
         return Refuse($"Invalid request method and/or path: {HttpRequest.MethodName(request.Method)} {resource}.");
+    }
+
+    /// <summary>PUT /snapshot/create and /snapshot/load (parse_put_snapshot in snapshot.rs).</summary>
+    private HttpResponse Snapshot(string? operation, ReadOnlyMemory<byte> body)
+    {
+        switch (operation)
+        {
+            case "create":
+                _control.CreateSnapshot(Read(body, FirecrackerJsonContext.Default.SnapshotCreateParams));
+                return HttpResponse.NoContent();
+            case "load":
+                _control.LoadSnapshot(Read(body, FirecrackerJsonContext.Default.SnapshotLoadParams));
+                return HttpResponse.NoContent();
+            case null:
+                return Refuse("Missing snapshot operation type.");
+            default:
+                return Refuse($"Invalid request method and/or path: PUT /snapshot/{operation}.");
+        }
     }
 
     private void Action(InstanceActionInfo action)
@@ -240,7 +260,6 @@ public sealed class ApiRouter
         "mmds" => "it has no microVM metadata service",
         "pmem" => "it has no virtio-pmem device",
         "serial" => "the serial console goes where --console (csvmm) sends it",
-        "snapshot" => "it has no snapshots",
         _ => "it has no virtio-vsock device",
     };
 

@@ -47,8 +47,8 @@ public static class FirecrackerCommandLine
         new("seccomp-filter", Kind.Value, Treatment.Refused, "csvmm installs no seccomp filters, so it cannot apply this one."),
         new("metadata", Kind.Value, Treatment.Refused, "csvmm has no MMDS to load metadata into."),
         new("enable-pci", Kind.Flag, Treatment.Supported, "Devices on virtio-pci with MSI-X instead of virtio-mmio (the default, as in Firecracker)."),
-        new("snapshot-version", Kind.Flag, Treatment.Refused, "csvmm has no snapshots."),
-        new("describe-snapshot", Kind.Value, Treatment.Refused, "csvmm has no snapshots."),
+        new("snapshot-version", Kind.Flag, Treatment.Refused, "csvmm's snapshots have csvmm's own format, tied to the csvmm version that wrote them."),
+        new("describe-snapshot", Kind.Value, Treatment.Refused, "csvmm's snapshots have csvmm's own format, tied to the csvmm version that wrote them."),
     ];
 
     /// <summary>Every Firecracker flag with what csvmm does with it: (name, "supported" / "ignored" / "refused", why).</summary>

@@ -44,6 +44,10 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
     private FirecrackerMetricsWriter? _metrics;
     private VmState _state = VmState.NotStarted;
 
+    // PrebootApiController.boot_path in src/vmm/src/rpc_interface.rs: set by the first request that
+    // configures a VM to boot (machine, boot source, drives, interfaces); a snapshot load is then refused.
+    private bool _bootPath;
+
     public FirecrackerController(IVmLifecycle vm, string instanceId, string vmmVersion, ApiMetrics? apiMetrics = null)
     {
         _vm = vm;
@@ -145,7 +149,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             if (smt)
                 throw MachineError("`smt` true cannot be honoured: csvmm gives guests one thread per core (set it to false).");
             if (trackDirty)
-                throw MachineError("`track_dirty_pages` true cannot be honoured: csvmm has no snapshots and tracks no dirty pages.");
+                throw MachineError("`track_dirty_pages` true cannot be honoured: csvmm makes full snapshots only and tracks no dirty pages.");
             if (template is not null && template != "None")
                 throw MachineError($"`cpu_template` {template} cannot be honoured: csvmm has no CPU templates (use None).");
             if (hugePages != "None")
@@ -163,6 +167,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
                 TrackDirtyPages = false,
                 HugePages = "None",
             };
+            _bootPath = true;
         }
     }
 
@@ -184,6 +189,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
                     throw new FaultException("Boot source error: The kernel command line is invalid: Command line string too large");
             }
             _bootSource = new BootSourceConfig { KernelImagePath = config.KernelImagePath, InitrdPath = config.InitrdPath, BootArgs = config.BootArgs };
+            _bootPath = true;
         }
     }
 
@@ -228,6 +234,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             if (stored.IsRootDevice) _drives.Insert(0, stored);
             else if (index >= 0) _drives.Insert(Math.Min(index, _drives.Count), stored);
             else _drives.Add(stored);
+            _bootPath = true;
         }
     }
 
@@ -293,6 +300,7 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             int index = _nets.FindIndex(n => n.IfaceId == config.IfaceId);
             if (index >= 0) _nets[index] = stored;
             else _nets.Add(stored);
+            _bootPath = true;
         }
     }
 
@@ -389,12 +397,15 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
                 throw new FaultException($"Start microvm error: {e.Message}", e);
             }
             _state = VmState.Running;
-            if (_metrics is not null)
-            {
-                _metrics.Source = MetricsSource;
-                _metrics.StartPeriodic();
-            }
+            StartMetrics();
         }
+    }
+
+    private void StartMetrics()
+    {
+        if (_metrics is null) return;
+        _metrics.Source = MetricsSource;
+        _metrics.StartPeriodic();
     }
 
     /// <summary>The configuration so far in csvmm's terms; what InstanceStart will hand to the VM.</summary>
@@ -435,6 +446,79 @@ public sealed class FirecrackerController : IMicroVmControl, IDisposable
             RequireStarted();
             if (_metrics is { } metrics && !metrics.Flush())
                 throw new FaultException($"Internal VMM error: Failed to write metrics: {metrics.Path} is not taking data.");
+        }
+    }
+
+    public void CreateSnapshot(SnapshotCreateParams request)
+    {
+        lock (_lock)
+        {
+            RequireStarted();
+            string type = request.SnapshotType ?? "Full";
+            if (type is not ("Full" or "Diff"))
+                throw new JsonBodyException($"unknown variant `{type}`, expected `Full` or `Diff` at `snapshot_type`");
+            if (type == "Diff")
+                throw new FaultException("Diff snapshots are not allowed on uVMs with dirty page tracking disabled.");
+            if (_state != VmState.Paused)
+                throw new FaultException("Create snapshot error: the microVM must be paused first (PATCH /vm with {\"state\": \"Paused\"}).");
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                _vm.CreateSnapshot(request.SnapshotPath, request.MemFilePath);
+            }
+            catch (Exception e) when (e is not FaultException)
+            {
+                throw new FaultException($"Create snapshot error: {e.Message}", e);
+            }
+            ApiMetrics.Latencies.Set("full_create_snapshot", (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+        }
+    }
+
+    public void LoadSnapshot(SnapshotLoadParams request)
+    {
+        // The body rules of parse_put_snapshot_load (src/firecracker/src/api_server/request/snapshot.rs).
+        string memoryPath = (request.MemBackend, request.MemFilePath) switch
+        {
+            ({ }, { }) => throw new JsonBodyException("too many fields: either `mem_backend` or `mem_file_path` exclusively is required"),
+            (null, null) => throw new JsonBodyException("missing field: either `mem_backend` or `mem_file_path` is required"),
+            ({ } backend, null) => backend.BackendType switch
+            {
+                "File" => backend.BackendPath,
+                "Uffd" => throw new FaultException("Load snapshot error: `backend_type` Uffd cannot be honoured: csvmm maps the memory file itself (use File)."),
+                var other => throw new JsonBodyException($"unknown variant `{other}`, expected `File` or `Uffd` at `mem_backend.backend_type`"),
+            },
+            (null, { } path) => path,
+        };
+        if (request.EnableDiffSnapshots == true || request.TrackDirtyPages == true)
+            throw new FaultException("Load snapshot error: diff snapshots cannot be honoured: csvmm tracks no dirty pages (leave `enable_diff_snapshots` and `track_dirty_pages` out).");
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var o in request.NetworkOverrides ?? [])
+        {
+            if (!TapDevice.IsValidName(o.HostDevName, out string reason))
+                throw new FaultException($"Load snapshot error: Failed to restore from snapshot: network override for `{o.IfaceId}`: {reason}");
+            if (!overrides.TryAdd(o.IfaceId, o.HostDevName))
+                throw new FaultException($"Load snapshot error: Failed to restore from snapshot: two network overrides for `{o.IfaceId}`");
+        }
+        lock (_lock)
+        {
+            RequireNotStarted();
+            if (_bootPath)
+                throw new FaultException("Load snapshot error: Loading a microVM snapshot not allowed after configuring boot-specific resources.");
+            bool resume = request.ResumeVm == true;
+            long start = Stopwatch.GetTimestamp();
+            SnapshotShape shape;
+            try
+            {
+                shape = _vm.LoadSnapshot(request.SnapshotPath, memoryPath, resume, overrides);
+            }
+            catch (Exception e) when (e is not FaultException)
+            {
+                throw new FaultException($"Load snapshot error: Failed to restore from snapshot: {e.Message}", e);
+            }
+            ApiMetrics.Latencies.Set("load_snapshot", (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            _machine = new MachineConfig { VcpuCount = shape.Vcpus, MemSizeMib = shape.MemoryMiB, Smt = false, TrackDirtyPages = false, HugePages = "None" };
+            _state = resume ? VmState.Running : VmState.Paused;
+            StartMetrics();
         }
     }
 

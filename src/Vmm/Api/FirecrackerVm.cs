@@ -6,6 +6,7 @@ using Csvmm.Vmm.Api.Metrics;
 using Csvmm.Vmm.Builder;
 using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Machine;
+using Csvmm.Vmm.Snapshot;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -62,8 +63,46 @@ public sealed class FirecrackerVm : IVmLifecycle, IMetricsSource, IDisposable
 
     public void Start(MicroVmSpec spec)
     {
-        if (_vm is not null) throw new InvalidOperationException("the microVM is already running");
         var config = ToConfig(spec);
+        Launch(config, spec.Disks.Select(d => d.DriveId).ToList(), spec.Nets.Select(n => n.IfaceId).ToList());
+    }
+
+    /// <summary>
+    /// PUT /snapshot/load: the VM the snapshot holds, its disks the images it names, its interfaces
+    /// on the snapshot's TAPs unless <paramref name="tapOverrides"/> (by iface_id) names others;
+    /// running, or paused until PATCH /vm Resumed when <paramref name="resume"/> is false.
+    /// </summary>
+    public SnapshotShape LoadSnapshot(string statePath, string memoryPath, bool resume, IReadOnlyDictionary<string, string> tapOverrides)
+    {
+        var snapshot = SnapshotFile.Read(statePath, Cli.CliApp.Version);
+        foreach (string iface in tapOverrides.Keys)
+            if (!snapshot.Nets.Any(n => n.Name == iface))
+                throw new InvalidOperationException($"the snapshot has no network interface `{iface}`");
+        var taps = snapshot.Nets.Select(n => n.Name is { } id && tapOverrides.TryGetValue(id, out var tap) ? tap : n.Tap).ToList();
+        var config = RestoreConfig.For(new SnapshotSource(statePath, memoryPath), snapshot, disks: null, taps) with
+        {
+            Console = ConsoleSpec.Stdio,
+            StartPaused = !resume,
+        };
+        Launch(config,
+            snapshot.Disks.Select((d, i) => d.Name ?? $"drive{i}").ToList(),
+            snapshot.Nets.Select((n, i) => n.Name ?? $"net{i}").ToList());
+        return new SnapshotShape(snapshot.Cpus, snapshot.MemoryMiB);
+    }
+
+    /// <summary>PUT /snapshot/create on a paused VM: its devices quiesced, the state and memory files written.</summary>
+    public void CreateSnapshot(string statePath, string memoryPath)
+    {
+        var vm = RequireVm();
+        // Already paused (the controller checks); pausing again quiesces the devices for the snapshot.
+        if (!vm.Pause(PauseTimeout, quiesce: true))
+            throw new InvalidOperationException($"the device threads did not quiesce within {PauseTimeout.TotalSeconds} s");
+        vm.SaveSnapshot(statePath, memoryPath);
+    }
+
+    private void Launch(VmConfig config, IReadOnlyList<string> driveIds, IReadOnlyList<string> ifaceIds)
+    {
+        if (_vm is not null) throw new InvalidOperationException("the microVM is already running");
         VmConfigValidator.Validate(config, HostLimits.Read(config.KvmDevice));
         _console = ConsoleOutput.Stdout();
         VirtualMachine vm;
@@ -77,8 +116,8 @@ public sealed class FirecrackerVm : IVmLifecycle, IMetricsSource, IDisposable
             _console = null;
             throw;
         }
-        _driveIds = spec.Disks.Select(d => d.DriveId).ToList();
-        _ifaceIds = spec.Nets.Select(n => n.IfaceId).ToList();
+        _driveIds = driveIds;
+        _ifaceIds = ifaceIds;
         Volatile.Write(ref _vm, vm);
         _runThread = new Thread(() =>
         {
@@ -100,8 +139,8 @@ public sealed class FirecrackerVm : IVmLifecycle, IMetricsSource, IDisposable
         RootArgument = spec.RootArgument ?? "",
         MemoryMiB = spec.MemoryMiB,
         Cpus = spec.Vcpus,
-        Disks = spec.Disks.Select(d => new DiskConfig(d.Path, d.ReadOnly)).ToList(),
-        Nets = spec.Nets.Select(n => new NetConfig(n.Tap, n.Mac)).ToList(),
+        Disks = spec.Disks.Select(d => new DiskConfig(d.Path, d.ReadOnly) { Name = d.DriveId }).ToList(),
+        Nets = spec.Nets.Select(n => new NetConfig(n.Tap, n.Mac) { Name = n.IfaceId }).ToList(),
         Transport = _transport,
         Console = ConsoleSpec.Stdio,
     };

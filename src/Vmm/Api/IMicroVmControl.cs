@@ -44,5 +44,9 @@ public interface IMicroVmControl
 
     void Pause();
 
+    void CreateSnapshot(SnapshotCreateParams request);
+
+    void LoadSnapshot(SnapshotLoadParams request);
+
     void Resume();
 }

@@ -30,6 +30,19 @@ public interface IVmLifecycle
     /// </summary>
     void UpdateDrivePath(string driveId, string pathOnHost);
 
+    /// <summary>
+    /// Writes a snapshot of the paused VM: the state to <paramref name="statePath"/>, guest memory
+    /// to <paramref name="memoryPath"/>. The VM stays paused.
+    /// </summary>
+    void CreateSnapshot(string statePath, string memoryPath);
+
+    /// <summary>
+    /// Builds the VM a snapshot holds instead of booting one, and starts it running or paused.
+    /// <paramref name="tapOverrides"/> maps an iface_id to the TAP it uses instead of the
+    /// snapshot's. Throw, leaving nothing behind, when it cannot be restored.
+    /// </summary>
+    SnapshotShape LoadSnapshot(string statePath, string memoryPath, bool resume, IReadOnlyDictionary<string, string> tapOverrides);
+
     /// <summary>Applies a validated logger configuration (PUT /logger, the config file, or the command line).</summary>
     void ConfigureLogger(LoggerSettings settings);
 }

@@ -193,25 +193,10 @@ public static class CliApp
     {
         var source = SnapshotSource.InDirectory(o.From);
         var snapshot = Snapshot.SnapshotFile.Read(source.StatePath, Version);
-        var disks = o.Disks.Any()
-            ? o.Disks.Select(DiskSpec.Parse).ToList()
-            : snapshot.Disks.Select(d => new DiskConfig(d.Path, d.ReadOnly, d.Id)).ToList();
-        if (disks.Count != snapshot.Disks.Count)
-            throw new UsageException($"the snapshot has {snapshot.Disks.Count} disks: give that many --disk options, or none to use its own");
-        var nets = o.Nets.Any() ? o.Nets.Select(NetSpec.Parse).ToList() : snapshot.Nets.Select(n => new NetConfig(n.Tap)).ToList();
-        if (nets.Count != snapshot.Nets.Count)
-            throw new UsageException($"the snapshot has {snapshot.Nets.Count} network interfaces: give that many --net options, or none to use its own");
-        // The guest already knows its MAC addresses: a new TAP keeps them.
-        nets = nets.Select((n, i) => n with { Mac = Devices.Virtio.Net.MacAddress.TryParse(snapshot.Nets[i].Mac, out var mac) ? mac : n.Mac }).ToList();
-        return new VmConfig
+        var disks = o.Disks.Any() ? o.Disks.Select(DiskSpec.Parse).ToList() : null;
+        var taps = o.Nets.Any() ? o.Nets.Select(n => NetSpec.Parse(n).Tap).ToList() : null;
+        return Snapshot.RestoreConfig.For(source, snapshot, disks, taps) with
         {
-            KernelPath = "",
-            RestoreFrom = source with { Contents = snapshot },
-            MemoryMiB = snapshot.MemoryMiB,
-            Cpus = snapshot.Cpus,
-            Transport = snapshot.Transport,
-            Disks = disks,
-            Nets = nets,
             TimeoutSeconds = o.Timeout ?? 0,
             KvmDevice = o.KvmDevice,
             Console = ConsoleSpec.Parse(o.Console ?? "stdio"),

@@ -53,6 +53,12 @@ public sealed record VmConfig
     /// <summary>With <c>csvmm restore</c>: the snapshot the VM starts from instead of a kernel.</summary>
     public SnapshotSource? RestoreFrom { get; init; }
 
+    /// <summary>
+    /// The VM starts with every vCPU parked before its first instruction and its devices paused,
+    /// until resumed (PUT /snapshot/load without resume_vm).
+    /// </summary>
+    public bool StartPaused { get; init; }
+
     public ConsoleSpec Console { get; init; } = ConsoleSpec.Stdio;
     public string LogLevel { get; init; } = "info";
 

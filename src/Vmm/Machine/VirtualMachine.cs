@@ -150,8 +150,15 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         if (_outcome is not null) throw new InvalidOperationException("the VM has already run");
         try
         {
+            if (_config.StartPaused)
+            {
+                // Each vCPU's first KVM_RUN returns at once (immediate_exit) and the thread parks.
+                foreach (var v in _vcpus) v.RequestPause();
+            }
             foreach (var d in _devices) d.Worker.Start();
             foreach (var v in _vcpus) v.Start();
+            if (_config.StartPaused && !Pause(TimeSpan.FromSeconds(30)))
+                throw new InvalidOperationException("the VM could not be held paused at its start");
             _started.Set();
             WaitForStop();
         }
@@ -227,12 +234,14 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
             {
                 var blk = (Devices.Virtio.Block.BlockDevice)d.Device;
                 long size = blk.Backend is Devices.Virtio.Block.BlockBackend file ? file.SizeBytes : (long)blk.Backend.CapacitySectors * 512;
-                return new Snapshot.SnapshotDisk(blk.Backend.Path, size, blk.Backend.ReadOnly, _config.Disks.Count > i ? _config.Disks[i].Id : null);
+                var disk = _config.Disks.Count > i ? _config.Disks[i] : null;
+                return new Snapshot.SnapshotDisk(blk.Backend.Path, size, blk.Backend.ReadOnly, disk?.Id, disk?.Name);
             }).ToList(),
-            Nets = _devices.Where(d => d.Device is Devices.Virtio.Net.NetDevice).Select(d =>
+            Nets = _devices.Where(d => d.Device is Devices.Virtio.Net.NetDevice).Select((d, i) =>
             {
                 var net = (Devices.Virtio.Net.NetDevice)d.Device;
-                return new Snapshot.SnapshotNet(d.Labels.First(l => l.Key == "tap").Value, net.Mac.ToString());
+                return new Snapshot.SnapshotNet(d.Labels.First(l => l.Key == "tap").Value, net.Mac.ToString(),
+                    _config.Nets.Count > i ? _config.Nets[i].Name : null);
             }).ToList(),
             MemoryBytes = Memory.TotalSize,
             KernelCommandLine = KernelCommandLine,

@@ -12,7 +12,7 @@ namespace Csvmm.Vmm.Snapshot;
 ///   u32          format version (1)
 ///   bytes        csvmm version (UTF-8; u32 length first, as every "bytes" here)
 ///   bytes        body: memory MiB, vCPUs, transport, memory bytes, command line, disks
-///                (path, size, read-only, id), nets (TAP, MAC), then vCPU states, VM state,
+///                (path, size, read-only, serial, API name), nets (TAP, MAC, API name), then vCPU states, VM state,
 ///                serial, i8042 and each virtio device's state, each as "bytes"
 ///   u32          CRC-32C of everything before it
 /// </code>
@@ -45,12 +45,14 @@ public static class SnapshotFile
                 body.U64((ulong)d.SizeBytes);
                 body.Bool(d.ReadOnly);
                 body.String(d.Id ?? "");
+                body.String(d.Name ?? "");
             }
             body.U32((uint)s.Nets.Count);
             foreach (var n in s.Nets)
             {
                 body.String(n.Tap);
                 body.String(n.Mac);
+                body.String(n.Name ?? "");
             }
             body.U32((uint)s.VcpuStates.Count);
             foreach (var v in s.VcpuStates) body.Bytes(v);
@@ -110,10 +112,11 @@ public static class SnapshotFile
                 long size = (long)body.U64();
                 bool ro = body.Bool();
                 string id = body.String();
-                disks.Add(new SnapshotDisk(p, size, ro, id.Length == 0 ? null : id));
+                string name = body.String();
+                disks.Add(new SnapshotDisk(p, size, ro, NullIfEmpty(id), NullIfEmpty(name)));
             }
             var nets = new List<SnapshotNet>();
-            for (uint i = body.U32(); i > 0; i--) nets.Add(new SnapshotNet(body.String(), body.String()));
+            for (uint i = body.U32(); i > 0; i--) nets.Add(new SnapshotNet(body.String(), body.String(), NullIfEmpty(body.String())));
             var vcpus = new List<byte[]>();
             for (uint i = body.U32(); i > 0; i--) vcpus.Add(body.Bytes().ToArray());
             byte[] vm = body.Bytes().ToArray();
@@ -136,6 +139,8 @@ public static class SnapshotFile
             throw Invalid(path, $"is malformed: {e.Message}");
         }
     }
+
+    private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 
     private static SnapshotException Invalid(string path, string what) => new(SnapshotProblem.Invalid, $"snapshot {path} {what}");
 

@@ -38,6 +38,18 @@ public sealed class FakeVm : IVmLifecycle
 
     public void Pause() => Record("Pause");
 
+    public void CreateSnapshot(string statePath, string memoryPath) => Record($"CreateSnapshot {statePath} {memoryPath}");
+
+    /// <summary>When set, LoadSnapshot throws this.</summary>
+    public Exception? LoadFailure { get; set; }
+
+    public SnapshotShape LoadSnapshot(string statePath, string memoryPath, bool resume, IReadOnlyDictionary<string, string> tapOverrides)
+    {
+        Record($"LoadSnapshot {statePath} {memoryPath} resume={resume} " + string.Join(",", tapOverrides.Select(o => $"{o.Key}={o.Value}")));
+        if (LoadFailure is { } e) throw e;
+        return new SnapshotShape(2, 256);
+    }
+
     public void Resume() => Record("Resume");
 
     public void SendCtrlAltDel() => Record("SendCtrlAltDel");

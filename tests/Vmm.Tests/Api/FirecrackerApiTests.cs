@@ -115,7 +115,7 @@ public sealed class FirecrackerApiTests : IDisposable
     [InlineData("""{"vcpu_count":3,"mem_size_mib":128,"smt":true}""", "Machine config error: The number of vCPUs must be greater than 0, less than 32 and must be 1 or an even number if SMT is enabled.")]
     [InlineData("""{"vcpu_count":1,"mem_size_mib":0}""", "Machine config error: The memory size (MiB) is either 0, or not a multiple of the configured page size.")]
     [InlineData("""{"vcpu_count":2,"mem_size_mib":128,"smt":true}""", "Machine config error: `smt` true cannot be honoured: csvmm gives guests one thread per core (set it to false).")]
-    [InlineData("""{"vcpu_count":1,"mem_size_mib":128,"track_dirty_pages":true}""", "Machine config error: `track_dirty_pages` true cannot be honoured: csvmm has no snapshots and tracks no dirty pages.")]
+    [InlineData("""{"vcpu_count":1,"mem_size_mib":128,"track_dirty_pages":true}""", "Machine config error: `track_dirty_pages` true cannot be honoured: csvmm makes full snapshots only and tracks no dirty pages.")]
     [InlineData("""{"vcpu_count":1,"mem_size_mib":128,"cpu_template":"T2"}""", "Machine config error: `cpu_template` T2 cannot be honoured: csvmm has no CPU templates (use None).")]
     [InlineData("""{"vcpu_count":1,"mem_size_mib":128,"huge_pages":"2M"}""", "Machine config error: `huge_pages` 2M cannot be honoured: csvmm backs guest memory with normal pages (use None).")]
     [InlineData("""{"vcpu_count":1,"mem_size_mib":16}""", "Machine config error: `mem_size_mib` 16: csvmm needs at least 32 MiB of guest memory.")]
@@ -274,7 +274,15 @@ public sealed class FirecrackerApiTests : IDisposable
     [InlineData("PUT", "/logger", """{"level":"Info","level":"Debug"}""", "An error occurred when deserializing the json body of a request: duplicate field `level`.")]
     [InlineData("PUT", "/logger", """{"level":"Loud"}""", "An error occurred when deserializing the json body of a request: Invalid LevelFilter `Loud` (expected Off, Error, Warning, Info, Debug or Trace) at `level`.")]
     [InlineData("PUT", "/vsock", """{"guest_cid":3,"uds_path":"/v"}""", "csvmm does not support PUT /vsock: it has no virtio-vsock device.")]
-    [InlineData("PUT", "/snapshot/create", "{}", "csvmm does not support PUT /snapshot: it has no snapshots.")]
+    [InlineData("PUT", "/snapshot/create", "{}", "An error occurred when deserializing the json body of a request: missing field `snapshot_path`.")]
+    [InlineData("PUT", "/snapshot", "{}", "Missing snapshot operation type.")]
+    [InlineData("PUT", "/snapshot/clone", "{}", "Invalid request method and/or path: PUT /snapshot/clone.")]
+    [InlineData("PUT", "/snapshot/load", """{"snapshot_path":"s"}""", "An error occurred when deserializing the json body of a request: missing field: either `mem_backend` or `mem_file_path` is required.")]
+    [InlineData("PUT", "/snapshot/load", """{"snapshot_path":"s","mem_file_path":"m","mem_backend":{"backend_path":"m","backend_type":"File"}}""", "An error occurred when deserializing the json body of a request: too many fields: either `mem_backend` or `mem_file_path` exclusively is required.")]
+    [InlineData("PUT", "/snapshot/load", """{"snapshot_path":"s","mem_backend":{"backend_path":"m"}}""", "An error occurred when deserializing the json body of a request: missing field `backend_type` at `mem_backend`.")]
+    [InlineData("PUT", "/snapshot/load", """{"snapshot_path":"s","mem_backend":{"backend_path":"m","backend_type":"Uffd"}}""", "Load snapshot error: `backend_type` Uffd cannot be honoured: csvmm maps the memory file itself (use File).")]
+    [InlineData("PUT", "/snapshot/load", """{"snapshot_path":"s","mem_file_path":"m","enable_diff_snapshots":true}""", "Load snapshot error: diff snapshots cannot be honoured: csvmm tracks no dirty pages (leave `enable_diff_snapshots` and `track_dirty_pages` out).")]
+    [InlineData("PUT", "/snapshot/create", """{"snapshot_path":"s","mem_file_path":"m"}""", "The requested operation is not supported before starting the microVM.")]
     [InlineData("GET", "/balloon", null, "csvmm does not support GET /balloon: it has no virtio-balloon device.")]
     [InlineData("PUT", "/mmds", "{}", "csvmm does not support PUT /mmds: it has no microVM metadata service.")]
     [InlineData("DELETE", "/drives/rootfs", null, "csvmm does not support DELETE /drives: it cannot unplug a device from a running VM.")]
@@ -336,5 +344,54 @@ public sealed class FirecrackerApiTests : IDisposable
     {
         int a = text.IndexOf(start, StringComparison.Ordinal) + start.Length;
         return text[a..text.IndexOf(end, a, StringComparison.Ordinal)];
+    }
+
+    [Fact]
+    public async Task Snapshot_create_needs_a_paused_vm_full_only_and_leaves_it_paused()
+    {
+        await StartVm();
+        const string create = """{"snapshot_type":"Full","snapshot_path":"/s/vm.snap","mem_file_path":"/s/vm.mem"}""";
+        AssertFault(await _api.Put("/snapshot/create", create),
+            "Create snapshot error: the microVM must be paused first (PATCH /vm with {\"state\": \"Paused\"}).");
+        Assert.Equal(204, (await _api.Patch("/vm", """{"state":"Paused"}""")).Status);
+        AssertFault(await _api.Put("/snapshot/create", """{"snapshot_type":"Diff","snapshot_path":"/s/a","mem_file_path":"/s/b"}"""),
+            "Diff snapshots are not allowed on uVMs with dirty page tracking disabled.");
+        Assert.Equal(204, (await _api.Put("/snapshot/create", create)).Status);
+        Assert.Equal(["Start", "Pause", "CreateSnapshot /s/vm.snap /s/vm.mem"], _api.Vm.Calls);
+        Assert.Contains("\"state\":\"Paused\"", (await _api.Get("/")).Body);
+    }
+
+    [Fact]
+    public async Task Snapshot_load_builds_the_vm_from_the_snapshot_with_its_tap_overrides_and_resume_choice()
+    {
+        var load = await _api.Put("/snapshot/load",
+            """{"snapshot_path":"/s/vm.snap","mem_backend":{"backend_path":"/s/vm.mem","backend_type":"File"},"resume_vm":false,"network_overrides":[{"iface_id":"eth0","host_dev_name":"tap7"}]}""");
+        Assert.Equal(204, load.Status);
+        Assert.Equal(["LoadSnapshot /s/vm.snap /s/vm.mem resume=False eth0=tap7"], _api.Vm.Calls);
+        Assert.Contains("\"state\":\"Paused\"", (await _api.Get("/")).Body);
+        Assert.Contains("\"vcpu_count\":2,\"mem_size_mib\":256", (await _api.Get("/machine-config")).Body);
+        // A loaded VM is started: configuring it, or loading again, is refused.
+        AssertFault(await _api.Put("/boot-source", Json("""{"kernel_image_path":"KERNEL"}""")), "The requested operation is not supported after starting the microVM.");
+        AssertFault(await _api.Put("/snapshot/load", """{"snapshot_path":"/s/vm.snap","mem_file_path":"/s/vm.mem"}"""), "The requested operation is not supported after starting the microVM.");
+        Assert.Equal(204, (await _api.Patch("/vm", """{"state":"Resumed"}""")).Status);
+        Assert.Contains("\"state\":\"Running\"", (await _api.Get("/")).Body);
+    }
+
+    [Fact]
+    public async Task Snapshot_load_after_configuring_boot_resources_is_refused_as_firecracker_does()
+    {
+        await ConfigureMinimalVm();
+        AssertFault(await _api.Put("/snapshot/load", """{"snapshot_path":"/s/vm.snap","mem_file_path":"/s/vm.mem","resume_vm":true}"""),
+            "Load snapshot error: Loading a microVM snapshot not allowed after configuring boot-specific resources.");
+        Assert.Empty(_api.Vm.Calls);
+    }
+
+    [Fact]
+    public async Task A_snapshot_that_cannot_be_restored_leaves_the_vmm_not_started()
+    {
+        _api.Vm.LoadFailure = new Snapshot.SnapshotException(Snapshot.SnapshotProblem.Invalid, "snapshot /s/vm.snap is damaged or altered (checksum mismatch)");
+        AssertFault(await _api.Put("/snapshot/load", """{"snapshot_path":"/s/vm.snap","mem_file_path":"/s/vm.mem"}"""),
+            "Load snapshot error: Failed to restore from snapshot: snapshot /s/vm.snap is damaged or altered (checksum mismatch)");
+        Assert.Contains("\"state\":\"Not started\"", (await _api.Get("/")).Body);
     }
 }

@@ -68,7 +68,7 @@ public sealed class FirecrackerCommandLineTests
     [InlineData("'start-time-us' parameter expected to be of 'u64' type.", "--start-time-us", "-5")]
     [InlineData("--seccomp-filter cannot be honoured: csvmm installs no seccomp filters, so it cannot apply this one.", "--seccomp-filter", "/f.bpf")]
     [InlineData("--metadata cannot be honoured: csvmm has no MMDS to load metadata into.", "--metadata", "/m.json")]
-    [InlineData("--describe-snapshot cannot be honoured: csvmm has no snapshots.", "--describe-snapshot", "/s")]
+    [InlineData("--describe-snapshot cannot be honoured: csvmm's snapshots have csvmm's own format, tied to the csvmm version that wrote them.", "--describe-snapshot", "/s")]
     public void Bad_or_unhonourable_arguments_are_usage_errors(string message, params string[] args) =>
         Assert.Equal(message, Error(args));
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Diagnostics;
 using System.Text.Json;
 using Csvmm.Vmm.Tests.Api;
@@ -53,8 +54,7 @@ public sealed class FirecrackerModeTests : IDisposable
         using var p = Process.Start(CsvmmProcess.StartInfo(["firecracker", "--api-sock", socket, "--config-file", Config(k)]))!;
         try
         {
-            Assert.True(SpinWait.SpinUntil(() => File.Exists(socket), 10_000), "the API socket never appeared");
-            using var http = UnixHttp.Client(socket);
+            using var http = Api(socket);
             // Kata polls GET / until the VM runs: the socket answers while the VM is still being built.
             Assert.True(SpinWait.SpinUntil(() => State(http) == "Running", 10_000), "the VM never reported Running");
             var pause = http.PatchAsync("vm", Json("""{"state":"Paused"}""")).Result;
@@ -86,6 +86,19 @@ public sealed class FirecrackerModeTests : IDisposable
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 
+    /// <summary>A client once the socket answers (it exists from bind(2), a moment before listen(2)).</summary>
+    private static HttpClient Api(string socket)
+    {
+        var http = UnixHttp.Client(socket);
+        bool answers = SpinWait.SpinUntil(() =>
+        {
+            try { return http.GetAsync("").Result.IsSuccessStatusCode; }
+            catch (AggregateException) { Thread.Sleep(20); return false; }
+        }, 10_000);
+        Assert.True(answers, $"the API at {socket} never answered");
+        return http;
+    }
+
     private static string State(HttpClient http)
     {
         using var doc = JsonDocument.Parse(http.GetStringAsync("").Result);
@@ -93,4 +106,68 @@ public sealed class FirecrackerModeTests : IDisposable
     }
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+
+    /// <summary>
+    /// An orchestrator's snapshot round trip: PATCH /vm Paused and PUT /snapshot/create in one
+    /// Firecracker process; PUT /snapshot/load with resume_vm in a fresh one, whose guest carries
+    /// on from where it was: the echo guest echoes what the second process is fed and resets on 'q'.
+    /// </summary>
+    [KvmFact]
+    public void Snapshot_created_through_the_api_loads_and_resumes_in_a_fresh_process()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.EchoUntilQ(), "fc-echo");
+        string state = Path.Combine(_dir, "vm.snap"), memory = Path.Combine(_dir, "vm.mem");
+        string socket1 = Path.Combine(_dir, "fc1.sock");
+        var first = new StringBuilder();
+        using (var p = Process.Start(CsvmmProcess.StartInfo(["firecracker", "--api-sock", socket1, "--config-file", Config(k)]))!)
+        {
+            p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (first) first.Append(e.Data); };
+            p.BeginOutputReadLine();
+            try
+            {
+                using var http = Api(socket1);
+                Assert.True(SpinWait.SpinUntil(() => State(http) == "Running", 10_000), "the VM never reported Running");
+                p.StandardInput.Write("ab\n");
+                p.StandardInput.Flush();
+                Thread.Sleep(500); // the guest polls its UART; let it take the bytes before the pause
+                Assert.Equal(204, (int)http.PatchAsync("vm", Json("""{"state":"Paused"}""")).Result.StatusCode);
+                var create = http.PutAsync("snapshot/create", Json($$"""{"snapshot_type":"Full","snapshot_path":"{{state}}","mem_file_path":"{{memory}}"}""")).Result;
+                Assert.True(create.StatusCode == System.Net.HttpStatusCode.NoContent, create.Content.ReadAsStringAsync().Result);
+                Assert.Equal("Paused", State(http));
+            }
+            finally
+            {
+                Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
+                Assert.True(p.WaitForExit(10_000));
+            }
+            p.WaitForExit();
+        }
+        lock (first) Assert.Equal("ab", first.ToString());
+        Assert.True(new FileInfo(memory).Length == 64L << 20, "the memory file is not the guest's 64 MiB");
+
+        string socket2 = Path.Combine(_dir, "fc2.sock");
+        var second = new StringBuilder();
+        using (var p = Process.Start(CsvmmProcess.StartInfo(["firecracker", "--api-sock", socket2]))!)
+        {
+            p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (second) second.Append(e.Data); };
+            p.BeginOutputReadLine();
+            try
+            {
+                using var http = Api(socket2);
+                var load = http.PutAsync("snapshot/load", Json($$"""{"snapshot_path":"{{state}}","mem_backend":{"backend_path":"{{memory}}","backend_type":"File"},"resume_vm":true}""")).Result;
+                Assert.True(load.StatusCode == System.Net.HttpStatusCode.NoContent, load.Content.ReadAsStringAsync().Result);
+                Assert.Equal("Running", State(http));
+                p.StandardInput.Write("cd q");
+                p.StandardInput.Close();
+                Assert.True(p.WaitForExit(30_000), "the restored guest did not reset on 'q'");
+            }
+            finally
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+            }
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+        }
+        lock (second) Assert.Equal("cd q", second.ToString());
+    }
 }

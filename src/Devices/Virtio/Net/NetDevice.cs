@@ -4,7 +4,6 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Csvmm.Host.Native;
 using Csvmm.Devices.Logging;
-using Csvmm.Host.Events;
 using Serilog;
 using static Csvmm.Devices.Virtio.Net.NetProtocol;
 

@@ -19,8 +19,8 @@ public sealed class ApiMetrics
     public MetricGroup Patch { get; } = new("patch_api_requests", isCounter: true, allKeysPresent: true,
         "drive_count", "drive_fails", "machine_cfg_count", "machine_cfg_fails", "network_count", "network_fails");
 
-    /// <summary>Microseconds the last pause/resume took (stores, not counters).</summary>
-    public MetricGroup Latencies { get; } = new("latencies_us", isCounter: false, allKeysPresent: true, "pause_vm", "resume_vm");
+    /// <summary>Microseconds the last pause, resume, full snapshot and snapshot load took (stores, not counters).</summary>
+    public MetricGroup Latencies { get; } = new("latencies_us", isCounter: false, allKeysPresent: true, "pause_vm", "resume_vm", "full_create_snapshot", "load_snapshot");
 
     public MetricGroup Logger { get; } = new("logger", isCounter: true, allKeysPresent: true, "missed_metrics_count", "metrics_fails", "missed_log_count");
 

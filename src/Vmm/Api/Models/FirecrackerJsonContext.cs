@@ -21,4 +21,6 @@ namespace Csvmm.Vmm.Api.Models;
 [JsonSerializable(typeof(InstanceInfo))]
 [JsonSerializable(typeof(FirecrackerVersion))]
 [JsonSerializable(typeof(FullVmConfiguration))]
+[JsonSerializable(typeof(SnapshotCreateParams))]
+[JsonSerializable(typeof(SnapshotLoadParams))]
 public sealed partial class FirecrackerJsonContext : JsonSerializerContext;

@@ -85,5 +85,7 @@ public sealed class ApiTarget : IFuzzTarget
         public void FlushMetrics() { }
         public void Pause() { }
         public void Resume() { }
+        public void CreateSnapshot(SnapshotCreateParams request) { }
+        public void LoadSnapshot(SnapshotLoadParams request) { }
     }
 }
