@@ -562,6 +562,7 @@ static int usage(void)
             "       csvmm-guest tcp-recv PORT [MIB]\n"
             "       csvmm-guest ctl-exit N\n"
             "       csvmm-guest ctl-mark [V]\n"
+            "       csvmm-guest ctl-snapshot\n"
             "       csvmm-guest boot-ready\n"
             "       csvmm-guest pci\n");
     return 2;
@@ -591,6 +592,10 @@ int main(int argc, char **argv)
         return ctl_store(0x0, 4, (uint32_t)parse_num(argv[2], "N"));
     if (!strcmp(cmd, "ctl-mark") && (argc == 2 || argc == 3))
         return ctl_store(0x4, 1, argc == 3 ? (uint32_t)parse_num(argv[2], "V") : 123);
+    /* The guest-control snapshot register (0x0C): csvmm --snapshot-to saves the VM here and
+     * stops; a restored VM carries on from this store. */
+    if (!strcmp(cmd, "ctl-snapshot") && argc == 2)
+        return ctl_store(0xC, 4, 1);
     if (!strcmp(cmd, "boot-ready") && argc == 2)
         return cmd_boot_ready();
     if (!strcmp(cmd, "pci") && argc == 2)

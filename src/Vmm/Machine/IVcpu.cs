@@ -14,6 +14,13 @@ public interface IVcpu : IDisposable
     /// <summary>kvm_run.immediate_exit: while set, KVM_RUN returns at once (Documentation/virt/kvm/api.rst).</summary>
     void SetImmediateExit(bool value);
 
+    /// <summary>
+    /// Before a paused vCPU runs again: tell the guest it was stopped (KVM_KVMCLOCK_CTRL), so its
+    /// RCU-stall and soft-lockup checks do not count the pause as a hang (kernel/rcu/tree_stall.h
+    /// and kernel/watchdog.c call kvm_check_and_clear_guest_paused()).
+    /// </summary>
+    void NotifyGuestPaused();
+
     /// <summary>The guest's RIP for messages, or null when it cannot be read.</summary>
     ulong? Rip();
 }

@@ -37,6 +37,9 @@ public sealed class KvmVcpuRunner(KvmVcpu vcpu) : IVcpu
 
     public void SetImmediateExit(bool value) => vcpu.Run.ImmediateExit = value;
 
+    // false (EINVAL) when the guest has not registered kvmclock: nothing to tell it then.
+    public void NotifyGuestPaused() => vcpu.KvmclockCtrl();
+
     public ulong? Rip()
     {
         try { return vcpu.GetRegs().Rip; }

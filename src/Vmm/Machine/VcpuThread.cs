@@ -74,6 +74,9 @@ public sealed class VcpuThread : IDisposable
 
     public bool WaitParked(TimeSpan timeout) => _parked.Wait(timeout) || _exited;
 
+    /// <summary>Parked outside KVM_RUN by a pause (not merely asked to park).</summary>
+    public bool IsParked => _parked.IsSet && !_exited;
+
     public void Resume()
     {
         _pauseRequested = false;

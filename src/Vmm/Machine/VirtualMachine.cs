@@ -292,7 +292,11 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
     public void Resume()
     {
         foreach (var d in _devices) d.Worker.Resume();
-        foreach (var v in _vcpus) v.Resume();
+        foreach (var v in _vcpus)
+        {
+            if (v.IsParked) v.Vcpu.NotifyGuestPaused();
+            v.Resume();
+        }
     }
 
     private RunOutcome Shutdown()

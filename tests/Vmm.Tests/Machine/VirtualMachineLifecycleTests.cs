@@ -71,6 +71,43 @@ public sealed class VirtualMachineLifecycleTests
         vm.Dispose();
     }
 
+    /// <summary>A VM started paused (a snapshot loaded without resume_vm) runs no guest code until resumed.</summary>
+    [Fact]
+    public void A_vm_started_paused_runs_nothing_until_resumed_and_then_tells_the_guest_it_was_paused()
+    {
+        var vcpu = new FakeVcpu().Then(KvmExitReason.Hlt);
+        var vm = FakeMachine.Create([vcpu], startPaused: true);
+        var run = Task.Run(vm.Run);
+        Assert.True(vm.WaitStarted(TimeSpan.FromSeconds(10)));
+        Thread.Sleep(200);
+        Assert.False(run.IsCompleted, "the halting vCPU ran while the VM was to be paused");
+        Assert.Equal(0, vcpu.PauseNotices);
+        vm.Resume();
+        Assert.True(run.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, vcpu.PauseNotices);
+        vm.Dispose();
+    }
+
+    [Fact]
+    public void Pause_parks_a_spinning_vcpu_and_resume_notifies_it_once()
+    {
+        var vcpu = new FakeVcpu { SpinWhenDone = true };
+        var vm = FakeMachine.Create([vcpu]);
+        var run = Task.Run(vm.Run);
+        Assert.True(vm.WaitStarted(TimeSpan.FromSeconds(10)));
+        Assert.True(vm.Pause(TimeSpan.FromSeconds(10)));
+        int runs = Volatile.Read(ref vcpu.Runs);
+        Thread.Sleep(100);
+        Assert.Equal(runs, Volatile.Read(ref vcpu.Runs)); // parked: no KVM_RUN while paused
+        vm.Resume();
+        Assert.Equal(1, vcpu.PauseNotices);
+        SpinWait.SpinUntil(() => Volatile.Read(ref vcpu.Runs) > runs, 10_000);
+        Assert.True(Volatile.Read(ref vcpu.Runs) > runs, "the vCPU did not run again after resume");
+        vm.RequestStop(new StopReason(StopKind.Terminated, Detail: "test"));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(10)));
+        vm.Dispose();
+    }
+
     [Fact]
     public void Timeout_stops_a_spinning_guest()
     {

@@ -28,14 +28,15 @@ public static class FakeMachine
     }
 
     internal static VirtualMachine Create(IReadOnlyList<IVcpu> vcpus, IReadOnlyList<AttachedVirtioDevice>? devices = null,
-        IReadOnlyList<IDisposable>? resources = null, double timeoutSeconds = 0, DeviceBus? pio = null, DeviceBus? mmio = null)
+        IReadOnlyList<IDisposable>? resources = null, double timeoutSeconds = 0, DeviceBus? pio = null, DeviceBus? mmio = null,
+        bool startPaused = false)
     {
         var memory = GuestMemory.FromArray(new byte[0x10000]);
         pio ??= new DeviceBus("pio");
         mmio ??= new DeviceBus("mmio");
         var parts = new VmParts(null!, vcpus, new VcpuExitHandler(pio, mmio), devices ?? [], [memory, .. resources ?? []],
             memory, pio, mmio, new Serial16550(new NullSink(), new NullLine()), new I8042Controller(() => { }), "test");
-        var config = new VmConfig { KernelPath = "none", TimeoutSeconds = timeoutSeconds };
+        var config = new VmConfig { KernelPath = "none", TimeoutSeconds = timeoutSeconds, StartPaused = startPaused };
         return new VirtualMachine(config, Serilog.Core.Logger.None, Stopwatch.StartNew(), parts);
     }
 }

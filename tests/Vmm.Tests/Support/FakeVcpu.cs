@@ -66,6 +66,11 @@ public sealed class FakeVcpu(int id = 0) : IVcpu
         return new VcpuExit { Reason = KvmExitReason.Hlt };
     }
 
+    /// <summary>How many times the guest was told it had been paused.</summary>
+    public int PauseNotices;
+
+    public void NotifyGuestPaused() => Interlocked.Increment(ref PauseNotices);
+
     public void SetImmediateExit(bool value)
     {
         if (value) Interlocked.Increment(ref Kicks);
