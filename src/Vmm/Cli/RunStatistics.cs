@@ -33,6 +33,7 @@ public static class RunStatistics
         w.WriteNumber("peakRssKiB", peakRss);
         w.WriteNumber("guestRamResidentKiB", guestResident);
         w.WriteNumber("peakRssWithoutGuestRamKiB", peakRss - guestResident);
+        if (vm.RssAtFirstRunKiB is long atFirstRun) w.WriteNumber("rssAtFirstKvmRunKiB", atFirstRun);
         w.WriteEndObject();
 
         w.WriteStartObject("vcpuExits");

@@ -74,6 +74,9 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
     public ExitCounters Exits { get; } = new();
 
     public TimeSpan? FirstRunAt { get; private set; }
+
+    /// <summary>csvmm's resident memory (KiB) just before the first KVM_RUN: after a restore, what the restore itself costs.</summary>
+    public long? RssAtFirstRunKiB { get; private set; }
     public TimeSpan? BootMarkAt { get; private set; }
 
     public bool Stopping => _stopping;
@@ -127,8 +130,23 @@ public sealed class VirtualMachine : IVcpuHost, IDisposable
         {
             if (FirstRunAt is not null) return;
             FirstRunAt = _sinceStart.Elapsed;
+            RssAtFirstRunKiB = ResidentKiB();
         }
         _log.Debug("First KVM_RUN {Ms:F1} ms after csvmm started", FirstRunAt.Value.TotalMilliseconds);
+    }
+
+    /// <summary>The second field of /proc/self/statm (resident pages; proc(5)), in KiB; null if unreadable.</summary>
+    private static long? ResidentKiB()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+            return long.Parse(fields[1]) * (Environment.SystemPageSize / 1024);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Records the first stop reason and wakes <see cref="Run"/>; later reasons are ignored.</summary>

@@ -15,6 +15,8 @@ public sealed class GuestImages
 
     public string BzImage { get; private init; } = "";
     public string Vmlinux { get; private init; } = "";
+    /// <summary>The stock-config kernel: virtio-pci with MSI-X, no virtio-mmio (images/kernel-pci.config).</summary>
+    public string PciBzImage { get; private init; } = "";
     public string Initramfs { get; private init; } = "";
     public string Rootfs { get; private init; } = "";
     /// <summary>Options this host needs on every guest command line (see images/README.md).</summary>
@@ -33,10 +35,10 @@ public sealed class GuestImages
     private static GuestImages Load()
     {
         var values = new Dictionary<string, string>();
-        foreach (var key in new[] { "CSVMM_BZIMAGE", "CSVMM_VMLINUX", "CSVMM_INITRAMFS", "CSVMM_ROOTFS", "CSVMM_GUEST_CMDLINE" })
+        foreach (var key in new[] { "CSVMM_BZIMAGE", "CSVMM_VMLINUX", "CSVMM_PCI_BZIMAGE", "CSVMM_INITRAMFS", "CSVMM_ROOTFS", "CSVMM_GUEST_CMDLINE" })
             if (Environment.GetEnvironmentVariable(key) is { } v) values[key] = v;
 
-        if (!values.ContainsKey("CSVMM_VMLINUX"))
+        if (!values.ContainsKey("CSVMM_VMLINUX") || !values.ContainsKey("CSVMM_PCI_BZIMAGE"))
         {
             var psi = new ProcessStartInfo("bash", $"{Path.Combine(RepoRoot, "images", "build.sh")} --print-paths")
             {
@@ -63,6 +65,7 @@ public sealed class GuestImages
         {
             BzImage = values.GetValueOrDefault("CSVMM_BZIMAGE", ""),
             Vmlinux = values.GetValueOrDefault("CSVMM_VMLINUX", ""),
+            PciBzImage = values.GetValueOrDefault("CSVMM_PCI_BZIMAGE", ""),
             Initramfs = values.GetValueOrDefault("CSVMM_INITRAMFS", ""),
             Rootfs = values.GetValueOrDefault("CSVMM_ROOTFS", ""),
             GuestCmdline = values.GetValueOrDefault("CSVMM_GUEST_CMDLINE", ""),
