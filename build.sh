@@ -3,7 +3,7 @@
 #
 #   ./build.sh           install what is missing, publish csvmm (NativeAOT) to out/csvmm,
 #                        build the guest images (cached outside the clone)
-#   ./build.sh demo      boot the default guest (bzImage + initramfs) on this terminal:
+#   ./build.sh demo      boot the default guest (PCI bzImage + initramfs) on this terminal:
 #                        a shell on the serial console; 'reboot -f' (or Ctrl-A x) ends it
 #   ./build.sh test      run every test project; ends with "N passed, M failed"
 #   ./build.sh bench     run the benchmarks (bench/run.sh [--quick]: csvmm next to QEMU microvm)
@@ -83,7 +83,9 @@ case "${1:-all}" in
     demo)
         [ -x "$OUT/csvmm" ] || { prerequisites; publish; }
         eval "$(images_env)"
-        exec "$OUT/csvmm" run --kernel "$CSVMM_BZIMAGE" --initrd "$CSVMM_INITRAMFS" \
+        # The PCI kernel: csvmm's default transport is virtio-pci (the images' microVM kernel
+        # has only virtio-mmio and needs --transport mmio).
+        exec "$OUT/csvmm" run --kernel "$CSVMM_PCI_BZIMAGE" --initrd "$CSVMM_INITRAMFS" \
             --cmdline "$CSVMM_GUEST_CMDLINE csvmm.test=shell" "${@:2}"
         ;;
     test)

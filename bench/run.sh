@@ -90,7 +90,7 @@ boot_once() {
     local listener=$!
     local cmd
     if [ "$vmm" = csvmm ]; then
-        cmd=("$CSVMM" run --kernel "$CSVMM_VMLINUX" --initrd "$CSVMM_INITRAMFS" --memory "$MEM"
+        cmd=("$CSVMM" run --kernel "$CSVMM_VMLINUX" --initrd "$CSVMM_INITRAMFS" --transport mmio --memory "$MEM"
              --disk "$disk" --net tap=csvmm0 --stats "$stats" --log-level info
              --cmdline "$CSVMM_GUEST_CMDLINE $STEPS")
     else
