@@ -54,12 +54,13 @@ public sealed partial class LinuxBootTests : IDisposable
     /// Documentation/virt/kvm/api.rst) and never exit the vCPU. What does exit once the driver is
     /// up (runtimeMmioExits) is its interrupt handling: vm_interrupt() in
     /// drivers/virtio/virtio_mmio.c reads InterruptStatus and writes InterruptACK, two exits per
-    /// interrupt, plus a few config reads. A device whose notifications trapped would add one exit
-    /// per kick on top, and each device checked here was kicked many more times than the slack.
+    /// interrupt, plus the odd config read (measured: 2 x interrupts + 1 on every busy disk, e.g.
+    /// 37 exits for 18 interrupts). A device whose notifications trapped would add one exit per kick
+    /// on top, and each device checked here was kicked several times more than the slack.
     /// </summary>
     private static void AssertNotificationsCostNoExits(JsonElement stats, int device)
     {
-        const long slack = 16;
+        const long slack = 4;
         long vcpuMmioExits = stats.GetProperty("vcpuExits").TryGetProperty("Mmio", out var m) ? m.GetInt64() : 0;
         var blk = stats.GetProperty("blockDevices")[device];
         string name = blk.GetProperty("name").GetString()!;
