@@ -45,7 +45,7 @@ public sealed class TinyKernelBootTests : IDisposable
     [KvmFact]
     public void Guest_status_in_csvmms_own_range_is_refused_with_79()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenExit("", 124), "exit124");
+        string k = Kernel(TinyKernel.PrintThenExit("", 124), "exit124");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(79, r.ExitCode);
         Assert.Contains("the guest reported status 124; guest statuses must be 0-63", r.Stderr);
@@ -67,7 +67,7 @@ public sealed class TinyKernelBootTests : IDisposable
     [KvmFact]
     public void Emulation_failure_prints_the_guest_instruction_bytes_at_rip()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PopcntFromMmio(), "popcnt-mmio");
+        string k = Kernel(TinyKernel.PopcntFromMmio(), "popcnt-mmio");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(82, r.ExitCode);
         // RIP of the POPCNT: the load address plus the 5-byte mov before it.
