@@ -90,7 +90,8 @@ boot_once() {
     local listener=$!
     local cmd
     if [ "$vmm" = csvmm ]; then
-        cmd=("$CSVMM" run --kernel "$CSVMM_VMLINUX" --initrd "$CSVMM_INITRAMFS" --memory "$MEM"
+        # --transport mmio: the images' kernel has no PCI (images/kernel.config), as QEMU's microvm below.
+        cmd=("$CSVMM" run --transport mmio --kernel "$CSVMM_VMLINUX" --initrd "$CSVMM_INITRAMFS" --memory "$MEM"
              --disk "$disk" --net tap=csvmm0 --stats "$stats" --log-level info
              --cmdline "$CSVMM_GUEST_CMDLINE $STEPS")
     else

@@ -46,6 +46,13 @@ public sealed class GuestImages
     public string Initramfs => Paths.GetValueOrDefault("CSVMM_INITRAMFS", "");
     public string Rootfs => Paths.GetValueOrDefault("CSVMM_ROOTFS", "");
 
+    /// <summary>
+    /// The virtio transport the images' kernel finds devices on: mmio. images/kernel.config leaves
+    /// CONFIG_PCI off (no PCI bus probing, none of its boot time), so a VMM must declare virtio-mmio
+    /// devices on the command line (csvmm --transport mmio) for this kernel to see its disks and NICs.
+    /// </summary>
+    public string Transport => "mmio";
+
     /// <summary>Options every guest needs on this host's command line (images/README.md, "Host facts").</summary>
     public string GuestCmdline => Paths.GetValueOrDefault("CSVMM_GUEST_CMDLINE", "");
 

@@ -35,7 +35,7 @@ public sealed class HostileLinuxGuestTests
         var limit = BootTest.Limit + TimeSpan.FromMinutes(2);
 
         var sw = Stopwatch.StartNew();
-        var r = CsvmmProcess.Run(["run", "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
+        var r = CsvmmProcess.Run(["run", "--transport", images.Transport, "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
             "--disk", victim, "--disk", other,
             "--cmdline", $"{images.GuestCmdline} csvmm.test=hostile:0xd0000000,blk-read:vdb:1,exit:{GuestStatus}".Trim(),
             "--log-level", "warning", "--timeout", ((int)limit.TotalSeconds).ToString()], limit + TimeSpan.FromSeconds(30));

@@ -78,7 +78,7 @@ public sealed partial class LinuxBootTests : IDisposable
     [KvmFact]
     public void BzImage_with_initramfs_boots_to_a_shell_that_answers_and_reboot_exits_0()
     {
-        using var guest = new GuestSession(["run", "--kernel", Images.BzImage, "--initrd", Images.Initramfs,
+        using var guest = new GuestSession(["run", "--transport", Images.Transport, "--kernel", Images.BzImage, "--initrd", Images.Initramfs,
             "--cmdline", Cmdline("shell"), "--log-level", "info", "--timeout", TimeoutFor(TimeSpan.FromMinutes(4))]);
         var ready = guest.WaitFor("CSVMM_READY", BootTest.Limit);
         _out.WriteLine($"bzImage + initramfs: CSVMM_READY after {ready.TotalSeconds:F1} s");
@@ -107,7 +107,7 @@ public sealed partial class LinuxBootTests : IDisposable
         File.WriteAllBytes(ro, roBytes);
         string stats = Scratch("stats.json");
 
-        using var guest = new GuestSession(["run", "--kernel", Images.Vmlinux,
+        using var guest = new GuestSession(["run", "--transport", Images.Transport, "--kernel", Images.Vmlinux,
             "--disk", root, "--disk", scratch, "--disk", $"{random},id=random-disk", "--disk", $"{ro},ro",
             "--cmdline", Cmdline($"info,blk-write:/dev/vdb:{mib},blk-read:/dev/vdc:{mib},blk-rofail:/dev/vdd,exit:3"),
             "--log-level", "debug", "--stats", stats, "--timeout", TimeoutFor(TimeSpan.FromMinutes(6))]);
@@ -142,7 +142,7 @@ public sealed partial class LinuxBootTests : IDisposable
     [KvmFact]
     public void Guest_panic_exits_with_the_panic_code()
     {
-        var r = CsvmmProcess.Run(["run", "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
+        var r = CsvmmProcess.Run(["run", "--transport", Images.Transport, "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
             "--cmdline", Cmdline("panic"), "--log-level", "warning", "--timeout", TimeoutFor(TimeSpan.FromMinutes(1))],
             BootTest.Limit + TimeSpan.FromMinutes(2));
         Assert.True(r.ExitCode == 80, $"exit {r.ExitCode}\n{r.Stdout[^Math.Min(3000, r.Stdout.Length)..]}\n{r.Stderr}");
@@ -165,7 +165,7 @@ public sealed partial class LinuxBootTests : IDisposable
         string disk = Scratch("durable.raw");
         File.WriteAllBytes(disk, new byte[8 * mib]);
         var power = new PowerCut(_scratch, disk);
-        using var guest = new GuestSession(["run", "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
+        using var guest = new GuestSession(["run", "--transport", Images.Transport, "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
             "--disk", disk, "--log-level", "warning", "--timeout", TimeoutFor(TimeSpan.FromMinutes(3)),
             "--cmdline", Cmdline("blk-write:/dev/vda:4:42,sync,blk-write-nosync:/dev/vda:2:43:3,hang")], environment: power.Environment);
         guest.WaitFor("CSVMM_STEP hang", BootTest.Limit + TimeSpan.FromMinutes(2));

@@ -23,7 +23,7 @@ public sealed partial class LinuxBootTests
         Tool("mkfs.ext4", $"-q -F -L csvmm-data {disk} 48M");
         string stats = Scratch("sigterm-stats.json");
 
-        using var guest = new GuestSession(["run", "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
+        using var guest = new GuestSession(["run", "--transport", Images.Transport, "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
             "--disk", disk, "--stats", stats, "--log-level", "info", "--timeout", TimeoutFor(TimeSpan.FromMinutes(5)),
             "--cmdline", Cmdline("mount:vda:/mnt,blk-write:/mnt/synced.bin:4:42,sync,write-loop:/mnt:1")]);
         guest.WaitFor("CSVMM_STEP write-loop", BootTest.Limit);
@@ -93,7 +93,7 @@ public sealed partial class LinuxBootTests
     [KvmFact]
     public void Two_vcpus_start_through_the_lapic_share_one_package_and_reach_user_space()
     {
-        using var guest = new GuestSession(["run", "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
+        using var guest = new GuestSession(["run", "--transport", Images.Transport, "--kernel", Images.Vmlinux, "--initrd", Images.Initramfs,
             "--cpus", "2", "--log-level", "debug", "--cmdline", Cmdline("info,exit:3"), "--timeout", TimeoutFor(TimeSpan.FromMinutes(1))]);
         try
         {

@@ -78,7 +78,7 @@ public sealed partial class NetworkTests : IDisposable
         string toGuest = _scratch.Write("to-guest", GuestPattern.Generate(mib << 20, seed: 5));
         string fromGuest = _scratch.File("from-guest");
 
-        using var guest = new GuestSession(["run", "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
+        using var guest = new GuestSession(["run", "--transport", images.Transport, "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
             "--net", "tap=csvmm0", "--log-level", "debug",
             "--cmdline", $"{images.GuestCmdline} csvmm.test=net-up:10.77.0.2/24,ping:10.77.0.1:5,tcp-recv:5001:{mib},tcp-send:10.77.0.1:5002:{mib}:9,exit:0"],
             ns.Name);
