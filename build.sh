@@ -80,7 +80,7 @@ trx_outcomes() {
 # run: a CI without boots proves nothing about a VMM.
 run_tests() {
     eval "$(images_env)"
-    export CSVMM_BZIMAGE CSVMM_VMLINUX CSVMM_INITRAMFS CSVMM_ROOTFS CSVMM_GUEST_CMDLINE
+    export CSVMM_BZIMAGE CSVMM_VMLINUX CSVMM_PCI_BZIMAGE CSVMM_PCI_VMLINUX CSVMM_INITRAMFS CSVMM_ROOTFS CSVMM_GUEST_CMDLINE
     [ -x "$OUT/csvmm" ] && export CSVMM_BIN="$OUT/csvmm"
     local results rc=0 projects=() boot=() p name start
     results="$(mktemp -d)"

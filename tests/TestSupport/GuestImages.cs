@@ -46,10 +46,15 @@ public sealed class GuestImages
     public string Initramfs => Paths.GetValueOrDefault("CSVMM_INITRAMFS", "");
     public string Rootfs => Paths.GetValueOrDefault("CSVMM_ROOTFS", "");
 
+    /// <summary>The PCI kernel (virtio-pci, no virtio-mmio; images/README.md), for tests that need it.</summary>
+    public string PciVmlinux => Paths.GetValueOrDefault("CSVMM_PCI_VMLINUX", "");
+    public string PciBzImage => Paths.GetValueOrDefault("CSVMM_PCI_BZIMAGE", "");
+
     /// <summary>
-    /// The virtio transport the images' kernel finds devices on: mmio. images/kernel.config leaves
-    /// CONFIG_PCI off (no PCI bus probing, none of its boot time), so a VMM must declare virtio-mmio
-    /// devices on the command line (csvmm --transport mmio) for this kernel to see its disks and NICs.
+    /// The virtio transport the microVM kernel (BzImage, Vmlinux) finds devices on: mmio.
+    /// images/kernel.config leaves CONFIG_PCI off (no PCI bus probing, none of its boot time), so a
+    /// VMM must declare virtio-mmio devices on the command line (csvmm --transport mmio) for this
+    /// kernel to see its disks and NICs.
     /// </summary>
     public string Transport => "mmio";
 
@@ -71,7 +76,7 @@ public sealed class GuestImages
     {
         if (Environment.GetEnvironmentVariable("CSVMM_VMLINUX") is not { Length: > 0 }) return FromBuildScript();
         var paths = new Dictionary<string, string>();
-        foreach (var key in ImageKeys.Append("CSVMM_GUEST_CMDLINE"))
+        foreach (var key in ImageKeys.Concat(["CSVMM_PCI_BZIMAGE", "CSVMM_PCI_VMLINUX", "CSVMM_GUEST_CMDLINE"]))
             if (Environment.GetEnvironmentVariable(key) is { } value) paths[key] = value;
         return new GuestImages(paths, null);
     }
