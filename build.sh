@@ -111,7 +111,7 @@ run_tests() {
     unit=($(trx_outcomes "$results/unit" 2>"$results/unit.skipped"))
     bootc=($(trx_outcomes "$results/boot" 2>"$results/boot.skipped"))
     cat "$results/unit.skipped" "$results/boot.skipped" >&2
-    ((unit[0] + bootc[0] + unit[1] + bootc[1] > 0)) || { log "no test results found"; rc=1; }
+    ((unit[0] + bootc[0] + unit[1] + bootc[1] + unit[2] + bootc[2] > 0)) || { log "no test results found"; rc=1; }
     echo "$((unit[0] + bootc[0])) passed, $((unit[1] + bootc[1])) failed, $((unit[2] + bootc[2])) skipped"
     skipped_boot="$(cat "$results/boot.skipped")"
     if [ "${CI:-}" = true ] && [ -n "$skipped_boot" ]; then
