@@ -90,7 +90,8 @@ boot_once() {
     local listener=$!
     local cmd
     if [ "$vmm" = csvmm ]; then
-        cmd=("$CSVMM" run --kernel "$CSVMM_VMLINUX" --initrd "$CSVMM_INITRAMFS" --transport mmio --memory "$MEM"
+        # --transport mmio: the images' kernel has no PCI (images/kernel.config), as QEMU's microvm below.
+        cmd=("$CSVMM" run --transport mmio --kernel "$CSVMM_VMLINUX" --initrd "$CSVMM_INITRAMFS" --memory "$MEM"
              --disk "$disk" --net tap=csvmm0 --stats "$stats" --log-level info
              --cmdline "$CSVMM_GUEST_CMDLINE $STEPS")
     else
@@ -218,7 +219,7 @@ report() { # ROUNDS_DONE: (re)writes the table, so an interrupted run keeps the 
     {
     echo "# csvmm vs QEMU microvm — $MODE run, $DATE"
     echo
-    echo "- Machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), host kernel $(uname -r), KVM backend ${KVM_BACKEND:-unknown} (nested KVM, see ENVIRONMENT.md)"
+    echo "- Machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), host kernel $(uname -r), KVM backend ${KVM_BACKEND:-unknown} (nested KVM: guest kernel code is emulated, see images/README.md, "Host facts")"
     echo "- csvmm: $CSVMM_VERSION; QEMU: $QEMU_VERSION (\`-M microvm\`, \`vhost=off\`, disk \`cache=writeback\`)"
     echo "- Guest: $(basename "$CSVMM_IMAGES_DIR") vmlinux + initramfs, 1 vCPU, $MEM MiB; raw disk of $BLK_MIB MiB in /var/tmp"
     echo "- Rounds: $done of $ROUNDS, alternating csvmm, QEMU, host dd; one boot per VMM per round measures all rows"

@@ -196,7 +196,14 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /* ------------------------------------------------------------ commands */
-static int cmd_pattern_write(const char *dev, unsigned long long mib, uint64_t seed)
+/*
+ * Writes mib MiB of the pattern starting skip MiB into dev (pattern words counted from the start
+ * of dev), O_DIRECT in 1 MiB writes, so every write reaches the device as a WRITE request.
+ * With sync, fdatasync follows (a FLUSH request): the data is durable when the line is printed.
+ * Without it the device has the data but was never asked to make it durable.
+ */
+static int pattern_write(const char *dev, unsigned long long mib, uint64_t seed, unsigned long long skip,
+                         int sync)
 {
     long long t0 = now_ms();
     int fd = open(dev, O_WRONLY | O_CREAT | O_DIRECT, 0644); /* a device, or a file on a mounted fs */
@@ -204,17 +211,26 @@ static int cmd_pattern_write(const char *dev, unsigned long long mib, uint64_t s
     uint8_t *buf = alloc_buf(MIB);
     sha256_ctx c;
     sha256_init(&c);
-    for (unsigned long long i = 0; i < mib; i++) {
+    for (unsigned long long i = skip; i < skip + mib; i++) {
         fill_pattern(buf, MIB, seed, i * (MIB / 8));
         sha256_update(&c, buf, MIB);
-        if (write_all(fd, buf, MIB)) return fail("write", dev);
+        for (size_t done = 0; done < MIB;) {
+            ssize_t n = pwrite(fd, buf + done, MIB - done, (off_t)(i * MIB + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return fail("write", dev);
+            done += (size_t)n;
+        }
     }
-    if (fdatasync(fd)) return fail("fdatasync", dev);
+    if (sync && fdatasync(fd)) return fail("fdatasync", dev);
     close(fd);
     char hex[65];
     sha256_final(&c, hex);
-    printf("CSVMM_RESULT blk-write dev=%s bytes=%llu sha256=%s ms=%lld\n", dev, mib * MIB, hex,
-           now_ms() - t0);
+    if (sync)
+        printf("CSVMM_RESULT blk-write dev=%s bytes=%llu sha256=%s ms=%lld\n", dev, mib * MIB, hex,
+               now_ms() - t0);
+    else
+        printf("CSVMM_RESULT blk-write-nosync dev=%s skip=%llu bytes=%llu sha256=%s ms=%lld\n", dev,
+               skip * MIB, mib * MIB, hex, now_ms() - t0);
     return 0;
 }
 
@@ -555,6 +571,7 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: csvmm-guest pattern-write DEV MIB [SEED]\n"
+            "       csvmm-guest pattern-write-nosync DEV MIB SEED SKIP_MIB\n"
             "       csvmm-guest sha256 DEV [MIB]\n"
             "       csvmm-guest rand-read DEV COUNT [SEED]\n"
             "       csvmm-guest write-expect-fail DEV\n"
@@ -574,8 +591,11 @@ int main(int argc, char **argv)
     if (argc < 2) return usage();
     const char *cmd = argv[1];
     if (!strcmp(cmd, "pattern-write") && (argc == 4 || argc == 5))
-        return cmd_pattern_write(argv[2], parse_num(argv[3], "MIB"),
-                                 argc == 5 ? parse_num(argv[4], "SEED") : 1);
+        return pattern_write(argv[2], parse_num(argv[3], "MIB"),
+                             argc == 5 ? parse_num(argv[4], "SEED") : 1, 0, 1);
+    if (!strcmp(cmd, "pattern-write-nosync") && argc == 6)
+        return pattern_write(argv[2], parse_num(argv[3], "MIB"), parse_num(argv[4], "SEED"),
+                             parse_num(argv[5], "SKIP_MIB"), 0);
     if (!strcmp(cmd, "sha256") && (argc == 3 || argc == 4))
         return cmd_sha256(argv[2], argc == 4 ? (long long)parse_num(argv[3], "MIB") : -1);
     if (!strcmp(cmd, "rand-read") && (argc == 4 || argc == 5))

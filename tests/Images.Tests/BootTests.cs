@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Csvmm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -7,18 +8,21 @@ namespace Csvmm.Images.Tests;
 /// <summary>
 /// Boots the guest images under QEMU (the reference VMM): the microVM kernel on microvm, the PCI
 /// kernel on pc without ACPI. Guest kernel code is very slow on the csvmm host (nested KVM, PVM
-/// backend), so each boot takes about a minute; timeouts are generous. The boots run one after
-/// the other (same collection) to keep the two host cores free.
+/// backend), so each boot takes about a minute. The boots run one after the other (the boot-test
+/// collection) to keep the two host cores free.
 /// </summary>
-[Collection("qemu boots")]
+[Collection(BootTest.Collection)]
 public sealed class BootTests(ITestOutputHelper log)
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(600);
+    /// <summary>A boot plus its steps, which take seconds.</summary>
+    private static readonly TimeSpan BootTimeout = BootTest.Limit + TimeSpan.FromMinutes(1);
 
     [Fact]
     public void BuildPrintsAllPaths()
     {
-        var paths = GuestImages.Get().Paths;
+        var images = GuestImages.FromBuildScript();
+        Assert.True(images.MissingReason is null, images.MissingReason);
+        var paths = images.Paths;
         foreach (var key in new[] { "CSVMM_IMAGES_DIR", "CSVMM_BZIMAGE", "CSVMM_VMLINUX", "CSVMM_PCI_BZIMAGE", "CSVMM_PCI_VMLINUX", "CSVMM_INITRAMFS", "CSVMM_ROOTFS" })
         {
             Assert.True(paths.ContainsKey(key), $"build.sh --print-paths did not print {key}");
@@ -35,7 +39,9 @@ public sealed class BootTests(ITestOutputHelper log)
     [Fact]
     public void PciKernelHasVirtioPciAndNoVirtioMmio()
     {
-        string dir = GuestImages.Get().Paths["CSVMM_IMAGES_DIR"];
+        var images = GuestImages.FromBuildScript();
+        Assert.True(images.MissingReason is null, images.MissingReason);
+        string dir = images.Paths["CSVMM_IMAGES_DIR"];
         var pci = File.ReadAllLines(Path.Combine(dir, "pci-kernel.config"));
         foreach (var opt in new[] { "PCI", "PCI_MSI", "PCI_DIRECT", "VIRTIO_PCI", "VIRTIO_BLK", "VIRTIO_NET", "VIRTIO_CONSOLE", "NET_9P", "NET_9P_VIRTIO", "9P_FS" })
         {
@@ -50,8 +56,10 @@ public sealed class BootTests(ITestOutputHelper log)
     }
 
     [KvmFact]
+    [Trait(BootTest.TraitName, BootTest.TraitValue)]
     public void InitramfsGuestRunsInfoStep()
     {
+        _ = GuestImages.Instance; // skips, with the reason, when the images are missing
         var r = QemuBoot.Run("initramfs", "info", "CSVMM_DONE", BootTimeout, log);
         Assert.False(r.TimedOut, "guest did not reach CSVMM_DONE in time");
         Assert.NotNull(r.ReadySeconds);
@@ -62,8 +70,10 @@ public sealed class BootTests(ITestOutputHelper log)
     }
 
     [KvmFact]
+    [Trait(BootTest.TraitName, BootTest.TraitValue)]
     public void RootfsGuestBootsFromVda()
     {
+        _ = GuestImages.Instance; // skips, with the reason, when the images are missing
         var r = QemuBoot.Run("rootfs", "info", "CSVMM_DONE", BootTimeout, log);
         Assert.False(r.TimedOut, "guest did not reach CSVMM_DONE in time");
         Assert.NotNull(r.ReadySeconds);
@@ -78,8 +88,10 @@ public sealed class BootTests(ITestOutputHelper log)
     /// enabled in their configuration space and MSI-X vectors allocated.
     /// </summary>
     [KvmFact]
+    [Trait(BootTest.TraitName, BootTest.TraitValue)]
     public void PciKernelBootsFromVirtioBlkPciWithMsix()
     {
+        _ = GuestImages.Instance; // skips, with the reason, when the images are missing
         var r = QemuBoot.Run("rootfs", "info,pci,net-up:10.0.2.15/24,ping:10.0.2.2:2", "CSVMM_DONE", BootTimeout, log, "--pci", "--net-user");
         Assert.False(r.TimedOut, "guest did not reach CSVMM_DONE in time");
         Assert.NotNull(r.ReadySeconds);

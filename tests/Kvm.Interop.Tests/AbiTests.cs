@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Csvmm.Kvm;
+using Csvmm.Tests.Support;
 using Xunit;
 
 namespace Csvmm.Kvm.Tests;
@@ -17,10 +18,9 @@ public sealed unsafe class AbiTests
 
     private static Dictionary<string, ulong> RunProbe()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"csvmm-abi-{Environment.ProcessId}");
-        Directory.CreateDirectory(dir);
+        using var dir = new ScratchDir("abi");
         string src = Path.Combine(AppContext.BaseDirectory, "HeaderProbe.c");
-        string exe = Path.Combine(dir, "probe");
+        string exe = dir.File("probe");
         Run("gcc", $"-O0 -o {exe} {src}");
         string output = Run(exe, "");
         var d = new Dictionary<string, ulong>();

@@ -1,5 +1,6 @@
 using Csvmm.Host.Memory;
 using Csvmm.Kvm;
+using Csvmm.Tests.Support;
 using Xunit;
 
 namespace Csvmm.Kvm.Tests;
@@ -61,10 +62,9 @@ public sealed class KvmSmokeTests
         Assert.Contains("does not exist", e.Message);
     }
 
-    [Fact]
+    [KvmFact]
     public void Kvm_api_12_with_the_needed_capabilities_creates_a_vm_and_a_vcpu()
     {
-        if (!File.Exists("/dev/kvm")) return; // covered by the skipped boot tests' loud reason
         using var kvm = KvmSystem.Open();
         kvm.RequireCapabilities(KvmCap.Irqchip, KvmCap.UserMemory, KvmCap.Ioeventfd, KvmCap.Irqfd, KvmCap.ImmediateExit);
         Assert.True(kvm.VcpuMmapSize >= 4096);
@@ -77,10 +77,9 @@ public sealed class KvmSmokeTests
         Assert.Equal(0xFFFF0000UL, sregs.Cs.Base);
     }
 
-    [Fact]
+    [KvmFact]
     public void Failed_ioctl_names_the_ioctl_and_errno()
     {
-        if (!File.Exists("/dev/kvm")) return;
         using var kvm = KvmSystem.Open();
         using var vm = kvm.CreateVm();
         vm.CreateIrqchip();

@@ -1,5 +1,6 @@
 using Csvmm.Kvm.State;
 using Csvmm.Kvm.Tests.Support;
+using Csvmm.Tests.Support;
 using Xunit;
 
 namespace Csvmm.Kvm.Tests;
@@ -8,9 +9,11 @@ namespace Csvmm.Kvm.Tests;
 /// A state this host cannot take is refused before anything is written: KVM itself would accept
 /// a foreign CPUID table and leave the guest to fault later.
 /// </summary>
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed class HostCompatibilityTests
 {
-    [RealKvmFact]
+    [KvmFact]
     public void A_state_captured_here_is_restorable_here()
     {
         using var kvm = KvmSystem.Open();
@@ -21,7 +24,7 @@ public sealed class HostCompatibilityTests
         state.CheckRestorable(target.Vcpu);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void A_state_from_another_cpu_vendor_is_refused_and_nothing_is_written()
     {
         using var kvm = KvmSystem.Open();
@@ -41,7 +44,7 @@ public sealed class HostCompatibilityTests
         Assert.Equal(ripBefore, target.Vcpu.GetRegs().Rip);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void A_cpu_feature_this_host_does_not_offer_is_refused()
     {
         using var kvm = KvmSystem.Open();
@@ -58,7 +61,7 @@ public sealed class HostCompatibilityTests
         Assert.Contains($"CPUID leaf 0x7.0 EBX bits 0x{absent:x}", e.Message);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void An_msr_this_host_does_not_save_is_refused()
     {
         using var kvm = KvmSystem.Open();
@@ -71,7 +74,7 @@ public sealed class HostCompatibilityTests
         Assert.Contains("MSR 0x4b564dff", e.Message);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void A_slower_tsc_is_refused_where_kvm_cannot_scale_it()
     {
         using var kvm = KvmSystem.Open();

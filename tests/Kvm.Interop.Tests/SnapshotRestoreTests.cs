@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Csvmm.Kvm.State;
 using Csvmm.Kvm.Tests.Support;
+using Csvmm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -11,6 +12,8 @@ namespace Csvmm.Kvm.Tests;
 /// PIT, PICs and LAPIC) is captured, and a second, fresh VM restored from the capture must go on
 /// from the same instruction with the same counters and a ticking timer.
 /// </summary>
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed class SnapshotRestoreTests(ITestOutputHelper output)
 {
     private const uint MsrSysenterEsp = 0x175, MsrLstar = 0xC0000082, MsrKernelGsBase = 0xC0000102;
@@ -28,7 +31,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
     /// <summary>What the first VM left: its memory and serialized states, and a few values to compare against.</summary>
     private sealed record Capture(byte[] Memory, byte[] VcpuImage, byte[] VmImage, VcpuState Vcpu, VmState Vm, uint LastReport, ulong Ticks);
 
-    [RealKvmFact]
+    [KvmFact]
     public void A_guest_restored_into_a_fresh_vm_continues_from_the_instruction_where_it_stopped()
     {
         using var kvm = KvmSystem.Open();
@@ -51,7 +54,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
         output.WriteLine($"captured at report {captured.LastReport}, tick {captured.Ticks}; restored guest reached report {second.Counter}, tick {second.Ticks}");
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void A_guest_captured_while_halted_stays_halted_and_wakes_on_its_next_timer_tick()
     {
         using var kvm = KvmSystem.Open();
@@ -88,7 +91,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
         second.RunUntilTicks(ticks + 5);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void Without_the_vm_state_the_restored_guest_gets_no_timer_interrupts()
     {
         // The control for the test above: its tick check fails if VmState is not restored.
@@ -99,7 +102,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
         Assert.Equal(captured.Ticks, second.Ticks);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void Every_restored_component_reads_back_as_it_was_captured()
     {
         using var kvm = KvmSystem.Open();
@@ -147,7 +150,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
         Assert.InRange(vm.Clock.Clock - captured.Vm.Clock.Clock, 0UL, 1_000_000_000UL);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void Kvmclock_ctrl_is_refused_without_a_guest_kvmclock_and_accepted_with_one()
     {
         using var kvm = KvmSystem.Open();
@@ -160,7 +163,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
         Assert.True(machine.Vcpu.KvmclockCtrl());
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void Capture_completes_the_instruction_of_the_last_port_exit_and_leaves_immediate_exit_as_it_was()
     {
         using var kvm = KvmSystem.Open();
@@ -172,7 +175,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
         Assert.Equal(TimerGuest.CodeAddress + TimerGuest.AfterBusyReportOffset, state.Regs.Rip);
     }
 
-    [RealKvmFact]
+    [KvmFact]
     public void Restoring_into_a_vcpu_with_another_id_is_refused()
     {
         using var kvm = KvmSystem.Open();
@@ -187,7 +190,7 @@ public sealed class SnapshotRestoreTests(ITestOutputHelper output)
     /// Not an assertion about csvmm but a record of this host: each state ioctl on a vCPU that has
     /// run, with the errno of any that fails, and the TSC rates KVM_SET_TSC_KHZ accepts.
     /// </summary>
-    [RealKvmFact]
+    [KvmFact]
     public void Host_report_of_every_state_ioctl_on_a_vcpu_that_has_run()
     {
         using var kvm = KvmSystem.Open();

@@ -5,7 +5,10 @@ using Csvmm.Devices.Virtio.Mmio;
 
 namespace Csvmm.Devices.Tests.Virtio;
 
-/// <summary>Performs the Linux virtio-mmio driver's register accesses against a transport (REFERENCE 3.3).</summary>
+/// <summary>
+/// Performs the Linux virtio-mmio driver's register accesses against a transport, in the order of
+/// drivers/virtio/virtio_mmio.c and virtio 1.2 §3.1.1 / §4.2.3.1 (device initialization).
+/// </summary>
 public static class MmioDriver
 {
     public const ulong DeviceFeatures = 0x010, DeviceFeaturesSel = 0x014, DriverFeatures = 0x020, DriverFeaturesSel = 0x024;

@@ -9,7 +9,7 @@ using Xunit;
 namespace Csvmm.Devices.Tests.Virtio;
 
 /// <summary>
-/// Queue invariants under whatever a driver writes (FsCheck generates the writes, REFERENCE 4.7):
+/// Queue invariants under whatever a driver writes (FsCheck generates the writes; virtio 1.2 §2.7):
 /// the device stays inside guest RAM, completes only heads the available ring gave it, and moves
 /// used.idx forward by exactly one per completion. Guest RAM starts at <see cref="RamBase"/>, not 0,
 /// so addresses below it are outside too. Each property runs a few hundred cases in well under a second.

@@ -2,6 +2,7 @@ using System.Text;
 using System.Diagnostics;
 using System.Text.Json;
 using Csvmm.Vmm.Tests.Api;
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 
@@ -12,12 +13,21 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// takes milliseconds: flintlock's invocation (config file, no API), Kata's (API socket and config
 /// file, polled with GET /), pause and resume through PATCH /vm, SIGTERM, and a config error.
 /// </summary>
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed class FirecrackerModeTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
     private readonly string _dir = Directory.CreateTempSubdirectory("csvmm-fc-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Kernel(byte[] image, string name)
+    {
+        string path = Path.Combine(_dir, name + ".elf");
+        File.WriteAllBytes(path, image);
+        return path;
+    }
 
     private string Config(string kernel, string? extra = null)
     {
@@ -36,7 +46,7 @@ public sealed class FirecrackerModeTests : IDisposable
     [KvmFact]
     public void Flintlock_invocation_boots_from_the_config_file_without_an_api()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenExit("fc guest\n", 7), "fc-exit7");
+        string k = Kernel(TinyKernel.PrintThenExit("fc guest\n", 7), "fc-exit7");
         var r = CsvmmProcess.Run(["firecracker", "--id", "vm-42", "--boot-timer", "--no-api", "--config-file", Config(k)], Limit);
         Assert.Equal(7, r.ExitCode);
         Assert.Equal("fc guest\n", r.Stdout);
@@ -49,7 +59,7 @@ public sealed class FirecrackerModeTests : IDisposable
     [KvmFact]
     public void Kata_invocation_answers_get_on_the_socket_pauses_resumes_and_stops_on_sigterm()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "fc-spin");
+        string k = Kernel(TinyKernel.Spin(), "fc-spin");
         string socket = Path.Combine(_dir, "fc.sock");
         using var p = Process.Start(CsvmmProcess.StartInfo(["firecracker", "--api-sock", socket, "--config-file", Config(k)]))!;
         try
@@ -79,7 +89,7 @@ public sealed class FirecrackerModeTests : IDisposable
     [KvmFact]
     public void A_config_file_with_a_key_csvmm_cannot_honour_is_refused_naming_the_key()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "fc-spin2");
+        string k = Kernel(TinyKernel.Spin(), "fc-spin2");
         var r = CsvmmProcess.Run(["firecracker", "--no-api", "--config-file", Config(k, """, "vsock": { "guest_cid": 3, "uds_path": "/tmp/v" }""")], Limit);
         Assert.Equal(65, r.ExitCode);
         Assert.Contains("vsock", r.Stderr);
@@ -115,7 +125,7 @@ public sealed class FirecrackerModeTests : IDisposable
     [KvmFact]
     public void Snapshot_created_through_the_api_loads_and_resumes_in_a_fresh_process()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.EchoUntilQ(), "fc-echo");
+        string k = Kernel(TinyKernel.EchoUntilQ(), "fc-echo");
         string state = Path.Combine(_dir, "vm.snap"), memory = Path.Combine(_dir, "vm.mem");
         string socket1 = Path.Combine(_dir, "fc1.sock");
         var first = new StringBuilder();
@@ -129,7 +139,8 @@ public sealed class FirecrackerModeTests : IDisposable
                 Assert.True(SpinWait.SpinUntil(() => State(http) == "Running", 10_000), "the VM never reported Running");
                 p.StandardInput.Write("ab\n");
                 p.StandardInput.Flush();
-                Thread.Sleep(500); // the guest polls its UART; let it take the bytes before the pause
+                // The guest polls its UART: once it echoed the line, it has taken the bytes.
+                Assert.True(SpinWait.SpinUntil(() => { lock (first) return first.ToString() == "ab"; }, 10_000), "the guest did not echo ab");
                 Assert.Equal(204, (int)http.PatchAsync("vm", Json("""{"state":"Paused"}""")).Result.StatusCode);
                 var create = http.PutAsync("snapshot/create", Json($$"""{"snapshot_type":"Full","snapshot_path":"{{state}}","mem_file_path":"{{memory}}"}""")).Result;
                 Assert.True(create.StatusCode == System.Net.HttpStatusCode.NoContent, create.Content.ReadAsStringAsync().Result);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -12,7 +13,8 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// registers, a reset under the driver, a queue in the MMIO hole). csvmm must stay up, stop only
 /// that device, keep serving the other disk and exit with the status the guest reports.
 /// </summary>
-[Collection("linux-guests")]
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed class HostileLinuxGuestTests
 {
     private const int GuestStatus = 37;
@@ -20,29 +22,23 @@ public sealed class HostileLinuxGuestTests
 
     public HostileLinuxGuestTests(ITestOutputHelper output) => _out = output;
 
-    private static string Scratch(string name)
-    {
-        string dir = Path.Combine(Path.GetTempPath(), "csvmm-tests");
-        Directory.CreateDirectory(dir);
-        return Path.Combine(dir, $"{name}-{Environment.ProcessId}");
-    }
-
-    [GuestFact]
+    [KvmFact]
     public void Linux_guest_scribbling_on_a_disk_its_driver_owns_cannot_stop_csvmm()
     {
         var images = GuestImages.Instance;
-        string victim = Scratch("hostile-victim.raw");
+        using var scratch = new ScratchDir("hostile-linux");
         var victimBytes = GuestPattern.Generate(1 << 20, seed: 11);
-        File.WriteAllBytes(victim, victimBytes);
-        string other = Scratch("hostile-other.raw");
+        string victim = scratch.Write("hostile-victim.raw", victimBytes);
         var otherBytes = GuestPattern.Generate(1 << 20, seed: 12);
-        File.WriteAllBytes(other, otherBytes);
+        string other = scratch.Write("hostile-other.raw", otherBytes);
+        // The boot, then a few seconds of devmem writes and a 1 MiB read.
+        var limit = BootTest.Limit + TimeSpan.FromMinutes(2);
 
         var sw = Stopwatch.StartNew();
-        var r = CsvmmProcess.Run(["run", "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
+        var r = CsvmmProcess.Run(["run", "--transport", images.Transport, "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
             "--disk", victim, "--disk", other,
             "--cmdline", $"{images.GuestCmdline} csvmm.test=hostile:0xd0000000,blk-read:vdb:1,exit:{GuestStatus}".Trim(),
-            "--log-level", "warning", "--timeout", "700"], TimeSpan.FromMinutes(12));
+            "--log-level", "warning", "--timeout", ((int)limit.TotalSeconds).ToString()], limit + TimeSpan.FromSeconds(30));
         _out.WriteLine($"hostile Linux guest: csvmm exited {r.ExitCode} after {sw.Elapsed.TotalSeconds:F1} s");
         _out.WriteLine(string.Join('\n', r.Stdout.Split('\n').Where(l => l.StartsWith("CSVMM_"))));
         string transcript = $"{r.Stdout[^Math.Min(3000, r.Stdout.Length)..]}\n{r.Stderr}";

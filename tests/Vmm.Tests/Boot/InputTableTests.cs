@@ -1,3 +1,4 @@
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 
@@ -7,18 +8,15 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// Rows of README's bad-input table that had only unit-level coverage (parsers, loaders): here the
 /// whole csvmm process is run, so the exit code and the one-line message are what a user sees.
 /// </summary>
-public sealed class InputTableTests
+[Collection(BootTest.Collection)]
+public sealed class InputTableTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+    private readonly ScratchDir _scratch = new("input");
 
-    private static string Temp(string name, string content)
-    {
-        string dir = Path.Combine(Path.GetTempPath(), "csvmm-tests");
-        Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, $"{name}-{Environment.ProcessId}");
-        File.WriteAllText(path, content);
-        return path;
-    }
+    public void Dispose() => _scratch.Dispose();
+
+    private string Temp(string name, string content) => _scratch.Write(name, System.Text.Encoding.UTF8.GetBytes(content));
 
     [Theory]
     [InlineData("a.img,bogus", "unknown option 'bogus'")]
@@ -50,17 +48,15 @@ public sealed class InputTableTests
     [Fact]
     public void Truncated_elf_kernel_exits_65()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "csvmm-tests");
-        Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, $"truncated-elf-{Environment.ProcessId}");
-        File.WriteAllBytes(path, TinyKernel.PrintThenReset("x").AsSpan(0, 100).ToArray());
+        string path = _scratch.Write("truncated.elf", TinyKernel.PrintThenReset("x").AsSpan(0, 100).ToArray());
         CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", path], Limit), 65, "ELF");
     }
 
     [KvmFact]
+    [Trait(BootTest.TraitName, BootTest.TraitValue)]
     public void Guest_triple_fault_exits_81()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.TripleFault(), "triple");
+        string k = _scratch.Write("triple.elf", TinyKernel.TripleFault());
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(81, r.ExitCode);
         Assert.Contains("triple fault", r.Stderr);

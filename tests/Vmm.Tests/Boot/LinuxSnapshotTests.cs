@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -12,13 +13,15 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// do), and let each restored guest carry on: read the file back from disk, write and read a disk,
 /// ping and send over TCP, and report a verdict that becomes csvmm's exit code.
 /// </summary>
-[Collection("linux-guests")]
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed partial class LinuxSnapshotTests : IDisposable
 {
     private const int MemoryMiB = 256;
     private const int BlkMiB = 2;
     private const int TcpKiB = 256; // the guest's TCP stack is emulated kernel code here: keep it small
-    private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(12);
+    /// <summary>The boot, then the set-up steps before the snapshot (seconds).</summary>
+    private static readonly TimeSpan BootLimit = BootTest.Limit + TimeSpan.FromMinutes(2);
     private readonly ITestOutputHelper _out;
     private readonly string _dir = Directory.CreateTempSubdirectory("csvmm-snaplinux-").FullName;
 
@@ -49,10 +52,10 @@ public sealed partial class LinuxSnapshotTests : IDisposable
     [GeneratedRegex(@"soft lockup|rcu.{0,40}stall|hung_task|clocksource.{0,40}unstable", RegexOptions.IgnoreCase)]
     private static partial Regex ClockTrouble();
 
-    [GuestFact]
+    [KvmFact]
     public void A_guest_snapshotted_after_its_setup_restores_twice_and_carries_on_with_disk_and_network()
     {
-        Assert.True(NetNamespace.Available, "this test needs root, /dev/net/tun and iproute2");
+        Skip.IfNot(NetNamespace.Available, "this test needs root, /dev/net/tun and iproute2 to make its own network namespace");
         using var ns = new NetNamespace("csvmm-snap");
         string root = Path.Combine(_dir, "root.ext4"), scratch = Path.Combine(_dir, "scratch.raw");
         File.Copy(Images.Rootfs, root);

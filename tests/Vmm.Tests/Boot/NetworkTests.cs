@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -10,13 +10,16 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// virtio-net over a TAP. Every test makes its own network namespace: the TAP and all addresses
 /// live there, and nothing leaves it.
 /// </summary>
-[Collection("linux-guests")]
-public sealed partial class NetworkTests
+[Collection(BootTest.Collection)]
+public sealed partial class NetworkTests : IDisposable
 {
+    private const string NeedsNamespaces = "network tests need root, /dev/net/tun and iproute2 to make their own network namespace";
     private readonly ITestOutputHelper _out;
+    private readonly ScratchDir _scratch = new("net");
 
     public NetworkTests(ITestOutputHelper output) => _out = output;
 
+    public void Dispose() => _scratch.Dispose();
 
     [Theory]
     [InlineData("tap=", "invalid TAP name")]
@@ -28,34 +31,34 @@ public sealed partial class NetworkTests
         CliAssert.OneLine(CsvmmProcess.Run(["run", "--kernel", "k", "--net", spec], TimeSpan.FromSeconds(60)), 64, fragment);
 
     [KvmFact]
+    [Trait(BootTest.TraitName, BootTest.TraitValue)]
     public void A_tap_held_by_another_csvmm_is_busy()
     {
-        if (!NetNamespace.Available) return;
+        Skip.IfNot(NetNamespace.Available, NeedsNamespaces);
         using var ns = new NetNamespace("csvmm-busy");
-        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "spin-net");
+        string k = _scratch.Write("spin.elf", TinyKernel.Spin());
         using var first = new GuestSession(["run", "--kernel", k, "--net", "tap=csvmm0", "--timeout", "60", "--log-level", "off"], ns.Name);
         ns.ConfigureWhenPresent("csvmm0", "10.77.1.1/24", TimeSpan.FromSeconds(30));
         var second = CsvmmProcess.Run(["run", "--kernel", k, "--net", "tap=csvmm0", "--log-level", "off"], TimeSpan.FromSeconds(60), netns: ns.Name);
         CliAssert.OneLine(second, 75, "csvmm0");
     }
 
+    /// <summary>
+    /// nobody may not open /dev/net/tun or create a TAP (CAP_NET_ADMIN): exit 77 naming the device.
+    /// Inside the test's own namespace, so a csvmm that wrongly succeeded would make its TAP there.
+    /// </summary>
     [KvmFact]
     public void Creating_a_tap_without_permission_exits_77()
     {
-        if (!NetNamespace.Available || !File.Exists("/usr/bin/setpriv")) return;
-        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "spin-perm");
-        File.SetUnixFileMode(k, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        var psi = new ProcessStartInfo("setpriv") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups" }.Concat(CsvmmProcess.Command)
-                     .Concat(["run", "--kernel", k, "--net", "tap=csvmm9"]))
-            psi.ArgumentList.Add(a);
-        psi.Environment["HOME"] = "/tmp";
-        psi.Environment["DOTNET_CLI_HOME"] = "/tmp";
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (err.Contains("csvmm.dll") || err.Contains("dotnet")) return; // build output not readable by 'nobody' here
-        CliAssert.OneLine(new CsvmmResult(p.ExitCode, "", err, TimeSpan.Zero, false), 77, "/dev/net/tun");
+        Skip.IfNot(NetNamespace.Available, NeedsNamespaces);
+        Skip.IfNot(File.Exists("/usr/bin/setpriv"), "needs setpriv (util-linux) to run csvmm as nobody");
+        var version = CsvmmProcess.RunAsNobody(["--version"], TimeSpan.FromSeconds(60));
+        Skip.If(version.ExitCode != 0, $"nobody cannot run csvmm here (exit {version.ExitCode}): {version.Stderr.Trim()}");
+        using var ns = new NetNamespace("csvmm-perm");
+        string k = _scratch.Write("spin.elf", TinyKernel.Spin());
+        // --timeout: should csvmm get its TAP after all, the spinning guest must not hang the test.
+        var r = CsvmmProcess.RunAsNobody(["run", "--kernel", k, "--net", "tap=csvmm9", "--timeout", "5"], TimeSpan.FromSeconds(60), ns.Name);
+        CliAssert.OneLine(r, 77, "/dev/net/tun");
     }
 
     [GeneratedRegex(@"CSVMM_RESULT ping host=\S+ sent=(\d+) received=(\d+) rtt_avg_ms=([\d.]+)")]
@@ -64,35 +67,36 @@ public sealed partial class NetworkTests
     [GeneratedRegex(@"CSVMM_RESULT (tcp-recv|tcp-send)\S* .*bytes=(\d+) sha256=([0-9a-f]{64}) ms=(\d+)")]
     private static partial Regex TcpLine();
 
-    [GuestFact]
+    [KvmFact]
+    [Trait(BootTest.TraitName, BootTest.TraitValue)]
     public void Guest_pings_the_tap_and_moves_data_both_ways_over_tcp()
     {
-        Assert.True(NetNamespace.Available, "network tests need root, /dev/net/tun and iproute2");
+        Skip.IfNot(NetNamespace.Available, NeedsNamespaces);
         const int mib = 4; // the guest's TCP stack is emulated kernel code here: ~0.1 MB/s
-        using var ns = new NetNamespace("csvmm-net");
         var images = GuestImages.Instance;
-        string toGuest = Path.Combine(Path.GetTempPath(), $"csvmm-net-in-{Environment.ProcessId}");
-        File.WriteAllBytes(toGuest, GuestPattern.Generate(mib << 20, seed: 5));
-        string fromGuest = Path.Combine(Path.GetTempPath(), $"csvmm-net-out-{Environment.ProcessId}");
+        using var ns = new NetNamespace("csvmm-net");
+        string toGuest = _scratch.Write("to-guest", GuestPattern.Generate(mib << 20, seed: 5));
+        string fromGuest = _scratch.File("from-guest");
 
-        using var guest = new GuestSession(["run", "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
+        using var guest = new GuestSession(["run", "--transport", images.Transport, "--kernel", images.Vmlinux, "--initrd", images.Initramfs,
             "--net", "tap=csvmm0", "--log-level", "debug",
             "--cmdline", $"{images.GuestCmdline} csvmm.test=net-up:10.77.0.2/24,ping:10.77.0.1:5,tcp-recv:5001:{mib},tcp-send:10.77.0.1:5002:{mib}:9,exit:0"],
             ns.Name);
         ns.ConfigureWhenPresent("csvmm0", "10.77.0.1/24", TimeSpan.FromSeconds(60));
         using var listener = ns.Start("sh", "-c", $"nc -l 10.77.0.1 5002 > {fromGuest}");
-
-        guest.WaitFor("CSVMM_STEP tcp-recv", TimeSpan.FromMinutes(8));
-        // The guest listens right after printing the step; retry until it accepts.
-        int code = -1;
-        for (int attempt = 0; attempt < 60 && code != 0; attempt++)
+        try
         {
-            Thread.Sleep(1000);
-            code = ns.Exec("sh", "-c", $"nc -N 10.77.0.2 5001 < {toGuest}").Code;
+            // csvmm-guest tcp-recv prints CSVMM_LISTENING once its socket listens.
+            guest.WaitFor("CSVMM_LISTENING port=5001", BootTest.Limit);
+            var send = ns.Exec("sh", "-c", $"nc -N 10.77.0.2 5001 < {toGuest}");
+            Assert.True(send.Code == 0, $"could not send to the guest's tcp-recv: {send.Output}\n{guest.Transcript}");
+            Assert.Equal(0, guest.WaitForExit(TimeSpan.FromMinutes(6)));
+            Assert.True(listener.WaitForExit(30_000), "the host's nc did not see the guest close the connection");
         }
-        Assert.True(code == 0, "could not connect to the guest's tcp-recv");
-        Assert.Equal(0, guest.WaitForExit(TimeSpan.FromMinutes(6)));
-        listener.WaitForExit(30_000);
+        finally
+        {
+            if (!listener.HasExited) listener.Kill(entireProcessTree: true);
+        }
 
         string stdout = guest.Stdout;
         _out.WriteLine(string.Join('\n', stdout.Split('\n').Where(l => l.StartsWith("CSVMM_"))));

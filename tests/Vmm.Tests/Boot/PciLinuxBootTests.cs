@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -11,7 +12,8 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// csvmm's default transport: root on virtio-blk-pci, ping and TCP over virtio-net-pci, the PCI
 /// functions as the guest sees them, and its exit:N as csvmm's exit code. One boot.
 /// </summary>
-[Collection("linux-guests")]
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed partial class PciLinuxBootTests : IDisposable
 {
     private const int TcpKiB = 256; // the guest's TCP stack is emulated kernel code here: keep it small
@@ -28,12 +30,12 @@ public sealed partial class PciLinuxBootTests : IDisposable
     [GeneratedRegex(@"CSVMM_RESULT tcp-send \S+ .*bytes=(\d+) sha256=([0-9a-f]{64})")]
     private static partial Regex TcpLine();
 
-    [GuestFact]
+    [KvmFact]
     public void Stock_config_kernel_boots_on_virtio_pci_with_msix_root_and_a_disk_on_blk_and_network_on_net()
     {
-        Assert.True(NetNamespace.Available, "this test needs root, /dev/net/tun and iproute2");
+        Skip.IfNot(NetNamespace.Available, "this test needs root, /dev/net/tun and iproute2 to make its own network namespace");
         var images = GuestImages.Instance;
-        Assert.True(File.Exists(images.PciBzImage), $"the PCI kernel is missing ({images.PciBzImage}): images/build.sh builds it");
+        Skip.IfNot(File.Exists(images.PciBzImage), $"the PCI kernel is missing ({images.PciBzImage}): images/build.sh builds it");
         using var ns = new NetNamespace("csvmm-pci");
         string root = Path.Combine(_dir, "root.ext4"), stats = Path.Combine(_dir, "stats.json"), received = Path.Combine(_dir, "tcp.bin");
         File.Copy(images.Rootfs, root);
@@ -46,7 +48,7 @@ public sealed partial class PciLinuxBootTests : IDisposable
             ns.Name);
         ns.ConfigureWhenPresent("csvmm0", "10.77.0.1/24", TimeSpan.FromSeconds(60));
         using var listener = ns.Start("sh", "-c", $"nc -l 10.77.0.1 5002 > {received}");
-        int code = guest.WaitForExit(TimeSpan.FromMinutes(12));
+        int code = guest.WaitForExit(BootTest.Limit + TimeSpan.FromMinutes(4)); // the boot, then seconds of disk and network steps
         listener.WaitForExit(30_000);
         string stdout = guest.Stdout;
         _out.WriteLine(string.Join('\n', stdout.Split('\n').Where(l => l.StartsWith("CSVMM_"))));

@@ -1,3 +1,4 @@
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Csvmm.Kvm.State;
 using Csvmm.Vmm.Cli;
@@ -12,6 +13,8 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// request with the registers it had. Bad snapshots are refused with one line before anything
 /// runs.
 /// </summary>
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
 public sealed class SnapshotTinyTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
@@ -19,9 +22,16 @@ public sealed class SnapshotTinyTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    private string Kernel(byte[] image, string name)
+    {
+        string path = Path.Combine(_dir, name + ".elf");
+        File.WriteAllBytes(path, image);
+        return path;
+    }
+
     private string Take(params string[] extra)
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.SnapshotThenExit(35), "snap35");
+        string k = Kernel(TinyKernel.SnapshotThenExit(35), "snap35");
         string snap = Path.Combine(_dir, "snap");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--snapshot-to", snap, "--log-level", "off", .. extra], Limit);
         Assert.Equal(0, r.ExitCode);

@@ -1,3 +1,4 @@
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Tests.Support;
 using Xunit;
 
@@ -7,14 +8,21 @@ namespace Csvmm.Vmm.Tests.Boot;
 /// The VMM's boot path, console, exits and exit codes on real KVM, with hand-assembled kernels
 /// that run in microseconds (Linux guests are in <see cref="LinuxBootTests"/>).
 /// </summary>
-public sealed class TinyKernelBootTests
+[Collection(BootTest.Collection)]
+[Trait(BootTest.TraitName, BootTest.TraitValue)]
+public sealed class TinyKernelBootTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+    private readonly ScratchDir _scratch = new("tiny");
+
+    public void Dispose() => _scratch.Dispose();
+
+    private string Kernel(byte[] image, string name) => _scratch.Write($"{name}.elf", image);
 
     [KvmFact]
     public void Console_output_reaches_stdout_and_an_i8042_reset_exits_0()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenReset("hello from the guest\n"), "hello");
+        string k = Kernel(TinyKernel.PrintThenReset("hello from the guest\n"), "hello");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("hello from the guest\n", r.Stdout);
@@ -24,7 +32,7 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Guest_reported_status_becomes_the_exit_code()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenExit("bye\n", 3), "exit3");
+        string k = Kernel(TinyKernel.PrintThenExit("bye\n", 3), "exit3");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(3, r.ExitCode);
         Assert.Equal("bye\n", r.Stdout);
@@ -37,7 +45,7 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Guest_status_in_csvmms_own_range_is_refused_with_79()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenExit("", 124), "exit124");
+        string k = Kernel(TinyKernel.PrintThenExit("", 124), "exit124");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(79, r.ExitCode);
         Assert.Contains("the guest reported status 124; guest statuses must be 0-63", r.Stderr);
@@ -46,7 +54,7 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Serial_input_reaches_the_guest_and_its_echo_comes_back()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.EchoUntilQ(), "echo");
+        string k = Kernel(TinyKernel.EchoUntilQ(), "echo");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit, stdin: "ping 123 q");
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("ping 123 q", r.Stdout.TrimEnd('\n'));
@@ -59,7 +67,7 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Emulation_failure_prints_the_guest_instruction_bytes_at_rip()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PopcntFromMmio(), "popcnt-mmio");
+        string k = Kernel(TinyKernel.PopcntFromMmio(), "popcnt-mmio");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
         Assert.Equal(82, r.ExitCode);
         // RIP of the POPCNT: the load address plus the 5-byte mov before it.
@@ -74,7 +82,7 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Boot_marker_is_logged_with_the_time_since_start()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.MarkThenReset(), "mark");
+        string k = Kernel(TinyKernel.MarkThenReset(), "mark");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "info"], Limit);
         Assert.Equal(0, r.ExitCode);
         Assert.Matches(@"Guest boot-time marker after \d+ ms", r.Stderr);
@@ -83,7 +91,7 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Timeout_stops_a_spinning_guest_with_code_124()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "spin");
+        string k = Kernel(TinyKernel.Spin(), "spin");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--timeout", "1", "--log-level", "off"], Limit);
         Assert.Equal(124, r.ExitCode);
         Assert.Contains("still running after 1 s", r.Stderr);
@@ -93,8 +101,8 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Console_file_receives_the_guest_output()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.PrintThenReset("to a file\n"), "file");
-        string log = Path.Combine(Path.GetTempPath(), $"csvmm-console-{Environment.ProcessId}.log");
+        string k = Kernel(TinyKernel.PrintThenReset("to a file\n"), "file");
+        string log = _scratch.File("console.log");
         var r = CsvmmProcess.Run(["run", "--kernel", k, "--console", $"file:{log}", "--log-level", "off"], Limit);
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("", r.Stdout);
@@ -104,13 +112,13 @@ public sealed class TinyKernelBootTests
     [KvmFact]
     public void Sigterm_stops_the_guest_in_order_with_code_143()
     {
-        string k = TinyKernel.WriteTemp(TinyKernel.Spin(), "spin-term");
-        using var p = System.Diagnostics.Process.Start(CsvmmProcess.StartInfo(["run", "--kernel", k, "--log-level", "info"]))!;
-        var err = p.StandardError.ReadToEndAsync();
-        Thread.Sleep(TimeSpan.FromSeconds(3));
-        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
-        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "csvmm did not stop after SIGTERM");
-        Assert.Equal(143, p.ExitCode);
-        Assert.Contains("SIGTERM", err.Result);
+        string k = Kernel(TinyKernel.PrintThenSpin("running\n"), "spin-term");
+        using var guest = new GuestSession(["run", "--kernel", k, "--log-level", "info"]);
+        // The guest printed, so it is in KVM_RUN when the signal lands.
+        guest.WaitFor("running", Limit);
+        guest.Signal("TERM");
+        int code = guest.WaitForExit(TimeSpan.FromSeconds(30));
+        Assert.True(code == 143, $"exit {code}\n{guest.Transcript}");
+        Assert.Contains("SIGTERM", guest.Stderr);
     }
 }

@@ -15,9 +15,9 @@ public sealed class GuestSession : IDisposable
     private readonly object _lock = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    public GuestSession(IEnumerable<string> args, string? netns = null)
+    public GuestSession(IEnumerable<string> args, string? netns = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var psi = CsvmmProcess.StartInfo(args, netns);
+        var psi = CsvmmProcess.StartInfo(args, netns, environment);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
         _process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
@@ -77,6 +77,29 @@ public sealed class GuestSession : IDisposable
     {
         _process.StandardInput.Write(text);
         _process.StandardInput.Flush();
+    }
+
+    /// <summary>
+    /// Types <paramref name="text"/> (an idempotent command line), then again every
+    /// <paramref name="retryEvery"/>, until stdout contains <paramref name="expected"/> or
+    /// <paramref name="timeout"/> has passed: what is typed before a shell reads its terminal is lost.
+    /// </summary>
+    public void SendUntil(string text, string expected, TimeSpan retryEvery, TimeSpan timeout)
+    {
+        var deadline = _clock.Elapsed + timeout;
+        while (true)
+        {
+            Send(text);
+            var wait = deadline - _clock.Elapsed < retryEvery ? deadline - _clock.Elapsed : retryEvery;
+            try
+            {
+                WaitFor(expected, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+                return;
+            }
+            catch (TimeoutException) when (_clock.Elapsed < deadline && !_process.HasExited)
+            {
+            }
+        }
     }
 
     public int WaitForExit(TimeSpan timeout)

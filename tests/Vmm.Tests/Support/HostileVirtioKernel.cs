@@ -20,7 +20,7 @@ public static class HostileVirtioKernel
     private const uint Mmio = 0xD0000000;
     private const uint GuestControl = 0xC0000000;
 
-    // virtio-mmio registers (REFERENCE 3.1)
+    // virtio-mmio registers (virtio 1.2 §4.2.2, MMIO Device Register Layout)
     private const uint DriverFeatures = 0x20, DriverFeaturesSel = 0x24, QueueSel = 0x30, QueueNum = 0x38;
     private const uint QueueReady = 0x44, QueueNotify = 0x50, InterruptAck = 0x64, Status = 0x70;
     private const uint QueueDescLow = 0x80, QueueDescHigh = 0x84, QueueDriverLow = 0x90, QueueDriverHigh = 0x94;

@@ -22,6 +22,9 @@ public static class TinyKernel
     public static byte[] PrintThenExit(string text, byte status) =>
         Elf([.. Print(text), .. StoreControl(0x0, status), .. HaltForever]);
 
+    /// <summary>Prints <paramref name="text"/> on COM1, then spins without exits: a guest that is known to run.</summary>
+    public static byte[] PrintThenSpin(string text) => Elf([.. Print(text), 0xEB, 0xFE]);
+
     /// <summary>Writes the boot marker (123) to the guest-control page, then resets.</summary>
     public static byte[] MarkThenReset() => Elf([.. StoreControl(0x4, 123), .. ResetThroughI8042, .. HaltForever]);
 
@@ -138,14 +141,5 @@ public static class TinyKernel
         BinaryPrimitives.WriteUInt64LittleEndian(ph[48..], 0x1000);
         code.CopyTo(s[codeOffset..]);
         return b;
-    }
-
-    public static string WriteTemp(byte[] image, string name)
-    {
-        string dir = Path.Combine(Path.GetTempPath(), "csvmm-tests");
-        Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, $"{name}-{Environment.ProcessId}.elf");
-        File.WriteAllBytes(path, image);
-        return path;
     }
 }

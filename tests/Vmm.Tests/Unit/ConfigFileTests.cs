@@ -1,17 +1,17 @@
+using Csvmm.Tests.Support;
 using Csvmm.Vmm.Config;
 using Csvmm.Vmm.Cli;
 using Xunit;
 
 namespace Csvmm.Vmm.Tests.Unit;
 
-public sealed class ConfigFileTests
+public sealed class ConfigFileTests : IDisposable
 {
-    private static string Write(string json)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"csvmm-config-{Guid.NewGuid():N}.json");
-        File.WriteAllText(path, json);
-        return path;
-    }
+    private readonly ScratchDir _scratch = new("config");
+
+    public void Dispose() => _scratch.Dispose();
+
+    private string Write(string json) => _scratch.Write($"{Guid.NewGuid():N}.json", System.Text.Encoding.UTF8.GetBytes(json));
 
     [Fact]
     public void Full_config_is_read_and_disks_take_both_forms()

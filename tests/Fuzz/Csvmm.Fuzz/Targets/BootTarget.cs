@@ -62,7 +62,8 @@ public sealed class BootTarget : IFuzzTarget
             return;
         }
 
-        // What the guest relies on once loading succeeded (REFERENCE 2): a NUL-terminated command
+        // What the guest relies on once loading succeeded (the x86 boot protocol,
+        // Documentation/arch/x86/boot.rst: cmd_line_ptr, initrd_addr_max): a NUL-terminated command
         // line inside its area, and an initrd above the kernel and below initrd_addr_max.
         if ((ulong)cmdline.Length >= Layout.CmdlineMaxSize)
             throw new FuzzInvariantException($"a {cmdline.Length}-byte command line was loaded into the {Layout.CmdlineMaxSize}-byte area");
