@@ -139,15 +139,17 @@ run_vmm() { # VMM ROUND
 # test's depth. The sequential write comes first (it also fills the file, as the guest's does); a
 # sync after each write test stays outside the timing, as the guest's FLUSH.
 fio_one() { # METRIC RW BS QD -> adds the host figure
-    local m="$1" rw="$2" bs="$3" qd="$4" json best="" v engine
+    local m="$1" rw="$2" bs="$3" qd="$4" json best="" v engine depth
     for engine in psync io_uring; do
-        json=$(fio --name=h --filename="$DISK" --rw="$rw" --bs="$bs" --iodepth="$qd" --ioengine="$engine" \
+        depth=$qd; [ "$engine" = psync ] && depth=1
+        json=$(fio --name=h --filename="$DISK" --rw="$rw" --bs="$bs" --iodepth="$depth" --ioengine="$engine" \
             --direct=0 --invalidate=0 --size="${SEQ_MIB}M" --norandommap --randrepeat=0 --time_based \
             --runtime="$HOST_SECONDS" --output-format=json 2>/dev/null) || continue
         case "$m" in
-            seq*) v=$(jq -r '.jobs[0] | (.read.bw_bytes + .write.bw_bytes) / 1000000' <<< "$json") ;;
-            *) v=$(jq -r '.jobs[0] | (.read.iops + .write.iops)' <<< "$json") ;;
+            seq*) v=$(jq -r '.jobs[0] | (.read.bw_bytes + .write.bw_bytes) / 1000000' <<< "$json" 2>/dev/null) || v="" ;;
+            *) v=$(jq -r '.jobs[0] | (.read.iops + .write.iops)' <<< "$json" 2>/dev/null) || v="" ;;
         esac
+        [ -n "$v" ] || continue
         if [ -z "$best" ] || [ "$(echo "$v > $best" | bc)" = 1 ]; then best=$v; fi
         case "$rw" in *write) sync "$DISK" ;; esac
     done

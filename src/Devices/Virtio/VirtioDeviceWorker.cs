@@ -298,6 +298,9 @@ public sealed class VirtioDeviceWorker : IDeviceThread, IDisposable
     private void ParkIfAsked()
     {
         if (!_pauseRequested || _stopping) return;
+        // Parked is quiescent to the outside (a snapshot may be taken): notifications are armed in
+        // guest memory, as whenever the thread sleeps, so state saved now needs no held request.
+        _core.ArmNotifications(_queuePending);
         _parked.Set();
         _resumed.Wait();
     }
