@@ -9,6 +9,8 @@
 #                        ends with "N passed, M failed, S skipped"; with CI=true a skipped boot
 #                        test fails the run
 #   ./build.sh bench     run the benchmarks (bench/run.sh [--quick]: csvmm next to QEMU microvm)
+#   ./build.sh bench native [--quick]   the device path at native guest speed (bench/native/run.sh):
+#                        csvmm, QEMU microvm and the host's own I/O on the same work
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT="$PWD"
@@ -31,8 +33,9 @@ prerequisites() {
     command -v dotnet >/dev/null || { log "the .NET 10 SDK (dotnet) is required"; exit 1; }
     # gcc/clang-free NativeAOT link uses gcc here; zlib for the runtime; qemu is the reference VMM
     # for image checks and benchmarks; iproute2 + netcat-openbsd (nc -N) for the network tests;
-    # curl drives the Firecracker-compatible API over its Unix socket in the API tests.
-    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 netcat-openbsd bc jq util-linux e2fsprogs procps curl
+    # curl drives the Firecracker-compatible API over its Unix socket in the API tests; fio is the
+    # host's own I/O in the native-speed benchmark.
+    need_packages gcc libc6-dev zlib1g-dev qemu-system-x86 iproute2 netcat-openbsd bc jq util-linux e2fsprogs procps curl fio
 }
 
 publish() {
@@ -143,6 +146,7 @@ case "${1:-all}" in
         ;;
     bench)
         [ -x "$OUT/csvmm" ] || { prerequisites; publish; }
+        if [ "${2:-}" = native ]; then exec "$ROOT/bench/native/run.sh" "${@:3}"; fi
         exec "$ROOT/bench/run.sh" "${@:2}"
         ;;
     *)

@@ -108,6 +108,19 @@ public sealed class VirtioTransportCore : ISnapshotDevice, IDisposable
     /// <summary>From now on device work runs on <paramref name="thread"/> instead of inline.</summary>
     public void BindThread(IDeviceThread thread) => _thread = thread;
 
+    private volatile bool _holdNotifications;
+
+    /// <summary>
+    /// Set by a device thread that polls the rings (<see cref="VirtioDeviceWorker"/>): queues of
+    /// later activations hold their notification requests (<see cref="Virtqueue.HoldNotifications"/>)
+    /// until the thread calls <see cref="ArmNotifications"/> before it sleeps.
+    /// </summary>
+    public bool HoldNotifications
+    {
+        get => _holdNotifications;
+        set => _holdNotifications = value;
+    }
+
     // ------------------------------------------------------------------ registers (vCPU threads)
 
     public uint DeviceType => _device.DeviceType;
@@ -377,6 +390,7 @@ public sealed class VirtioTransportCore : ISnapshotDevice, IDisposable
                 AvailRingAddress = r.DriverArea,
                 UsedRingAddress = r.DeviceArea,
                 Ready = r.Ready,
+                HoldNotifications = _holdNotifications,
             };
             if (r.Ready && !q.TryActivate(_memory, _driverFeatures, out string reason))
             {
@@ -495,6 +509,44 @@ public sealed class VirtioTransportCore : ISnapshotDevice, IDisposable
             return -1;
         }
     }
+
+    /// <summary>
+    /// Device thread, while polling: whether a queue that ran empty (its notification request held)
+    /// got buffers since; such queues are marked in <paramref name="pending"/>.
+    /// </summary>
+    public bool HeldQueuesHaveBuffers(Span<bool> pending)
+    {
+        var queues = LiveQueues();
+        bool found = false;
+        for (int q = 0; q < queues.Length && q < pending.Length; q++)
+        {
+            if (!queues[q].HeldWithBuffers) continue;
+            pending[q] = true;
+            found = true;
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// Device thread, before it sleeps: performs the notification requests its queues held
+    /// (<see cref="Virtqueue.ArmNotification"/>). Queues whose buffers arrived meanwhile are marked
+    /// in <paramref name="pending"/>; returns true if any did (serve them instead of sleeping).
+    /// </summary>
+    public bool ArmNotifications(Span<bool> pending)
+    {
+        var queues = LiveQueues();
+        bool arrived = false;
+        for (int q = 0; q < queues.Length && q < pending.Length; q++)
+        {
+            if (!queues[q].ArmNotification()) continue;
+            pending[q] = true;
+            arrived = true;
+        }
+        return arrived;
+    }
+
+    private Virtqueue[] LiveQueues() =>
+        _deviceView is { DeviceActive: true } a && !a.Guard.IsRevoked ? a.Queues : [];
 
     /// <summary>Called on the device thread when it consumed a notification for <paramref name="queueIndex"/>.</summary>
     public void CountNotification(int queueIndex) => _queueCounters[queueIndex].Notifications.Increment();

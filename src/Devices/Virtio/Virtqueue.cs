@@ -145,6 +145,7 @@ public sealed class Virtqueue
             _nextUsed = 0;
             _signalledUsed = 0;
             _signalledValid = false;
+            _armPending = false;
             IsBroken = false;
             BrokenReason = null;
             return true;
@@ -161,6 +162,7 @@ public sealed class Virtqueue
         DescTableAddress = AvailRingAddress = UsedRingAddress = 0;
         _lastAvail = _nextUsed = _signalledUsed = 0;
         _signalledValid = false;
+        _armPending = false;
         _eventIdx = _indirect = false;
         IsBroken = false;
         BrokenReason = null;
@@ -334,15 +336,56 @@ public sealed class Virtqueue
     }
 
     /// <summary>
+    /// Set by a device thread that polls the ring after it runs empty
+    /// (<see cref="VirtioDeviceWorker"/>): <see cref="EnableNotification"/> then only looks for new
+    /// buffers and leaves avail_event behind, so the driver, seeing no request for a kick, adds
+    /// buffers without one (no vCPU exit) while the thread still polls; the thread calls
+    /// <see cref="ArmNotification"/> before it sleeps. Without EVENT_IDX there is nothing to hold.
+    /// </summary>
+    public bool HoldNotifications { get; set; }
+
+    private bool _armPending;
+
+    /// <summary>
     /// Call before going idle on an empty ring. With EVENT_IDX it writes avail_event = last_avail so
     /// the driver kicks for the next buffer, then re-reads avail.idx after a full barrier. Returns true
     /// when buffers arrived in between: keep processing instead of sleeping (virtio 1.2 §2.7.10,
-    /// "Available Buffer Notification Suppression").
+    /// "Available Buffer Notification Suppression"). Under <see cref="HoldNotifications"/> the write
+    /// is left to <see cref="ArmNotification"/>.
     /// </summary>
     public bool EnableNotification()
     {
         var mem = _memory;
         if (mem is null || IsBroken) return false;
+        if (HoldNotifications && _eventIdx)
+        {
+            _armPending = true;
+            return Volatile.Read(ref mem.GetRef<ushort>(AvailRingAddress + 2)) != _lastAvail;
+        }
+        return WriteAvailEventAndCheck(mem);
+    }
+
+    /// <summary>
+    /// Does the avail_event write a held <see cref="EnableNotification"/> left undone, before the
+    /// device thread sleeps. Returns true when buffers arrived meanwhile: process them first.
+    /// </summary>
+    public bool ArmNotification()
+    {
+        var mem = _memory;
+        if (!_armPending || mem is null || IsBroken) return false;
+        _armPending = false;
+        return WriteAvailEventAndCheck(mem);
+    }
+
+    /// <summary>
+    /// The ring ran empty with its notification request held, and the driver has published buffers
+    /// since: a polling device thread serves them without a kick. A single read of avail.idx.
+    /// </summary>
+    public bool HeldWithBuffers => _armPending && _memory is { } mem && !IsBroken
+        && Volatile.Read(ref mem.GetRef<ushort>(AvailRingAddress + 2)) != _lastAvail;
+
+    private bool WriteAvailEventAndCheck(GuestMemory mem)
+    {
         if (_eventIdx)
         {
             lock (_guard.Lock)

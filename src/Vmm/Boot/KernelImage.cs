@@ -16,10 +16,21 @@ public sealed class KernelImage : IDisposable
     private const int MaxProgramHeaders = 0x10000;
 
     private const uint ElfMagic = 0x464C457F; // "\x7fELF"
+    private const byte ElfClass32 = 1;
     private const byte ElfClass64 = 2;
     private const byte ElfDataLittle = 1;
+    private const ushort ElfMachine386 = 3;
     private const ushort ElfMachineX86_64 = 62;
+    private const int Elf64HeaderSize = 64;
+    private const int Elf64PhdrSize = 56;
+    private const int Elf32PhdrSize = 32;
     private const uint PtLoad = 1;
+    private const uint PtNote = 4;
+    private const int NoteHeaderSize = 12;
+    private const ulong MaxNoteBytes = 0x10000;
+
+    /// <summary>Xen's "physical entry point into the kernel" note type (xen/include/public/elfnote.h).</summary>
+    public const uint XenElfNotePhys32Entry = 18;
 
     private KernelImage(ImageSource source, byte[] head, KernelFormat format)
     {
@@ -43,8 +54,11 @@ public sealed class KernelImage : IDisposable
 
     public IReadOnlyList<KernelSegment> Segments { get; private init; } = [];
 
-    /// <summary>Guest-physical 64-bit entry point.</summary>
+    /// <summary>Guest-physical entry point: 64-bit, or for <see cref="KernelFormat.Pvh"/> the 32-bit PVH entry.</summary>
     public ulong EntryPoint { get; private init; }
+
+    /// <summary>The PVH entry from an ELF note, when the file has one (a 64-bit ELF boots through its 64-bit entry all the same).</summary>
+    public ulong? PvhEntryPoint { get; private init; }
 
     /// <summary>Lowest guest-physical address the running kernel may use up to (exclusive).</summary>
     public ulong KernelEnd { get; private init; }
@@ -96,46 +110,119 @@ public sealed class KernelImage : IDisposable
     {
         string path = source.Path;
         ulong length = (ulong)source.Length;
-        if (b.Length < 64)
+        if (b.Length < Elf64HeaderSize)
             throw new BootException($"{path} is a truncated ELF file");
-        if (b[4] != ElfClass64 || b[5] != ElfDataLittle)
-            throw new BootException($"{path} is not a 64-bit little-endian ELF kernel");
-        if (BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(18)) != ElfMachineX86_64)
-            throw new BootException($"{path} is an ELF file for another architecture, not x86_64");
-        ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(24));
-        ulong phoff = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32));
-        ushort phentsize = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(54));
-        ushort phnum = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(56));
-        if (phentsize < 56 || phoff > length || (ulong)phentsize * phnum > length - phoff || phentsize * phnum > MaxProgramHeaders)
+        if (b[5] != ElfDataLittle || b[4] is not (ElfClass64 or ElfClass32))
+            throw new BootException($"{path} is not a little-endian 32- or 64-bit ELF kernel");
+        bool is64 = b[4] == ElfClass64;
+        ushort machine = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(18));
+        if (machine != (is64 ? ElfMachineX86_64 : ElfMachine386))
+            throw new BootException($"{path} is an ELF file for another architecture, not x86");
+        // Elf64_Ehdr and Elf32_Ehdr differ in the width of e_entry/e_phoff (System V gABI, "ELF Header").
+        ulong entry = is64 ? BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(24)) : BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(24));
+        ulong phoff = is64 ? BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32)) : BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(28));
+        ushort phentsize = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(is64 ? 54 : 42));
+        ushort phnum = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(is64 ? 56 : 44));
+        if (phentsize < (is64 ? Elf64PhdrSize : Elf32PhdrSize) || phoff > length
+            || (ulong)phentsize * phnum > length - phoff || phentsize * phnum > MaxProgramHeaders)
             throw new BootException($"{path} has a corrupt ELF program header table");
         var table = new byte[phentsize * phnum];
         source.Read((long)phoff, table);
 
         var segments = new List<KernelSegment>();
         ulong end = 0;
+        ulong? pvhEntry = null;
         for (int i = 0; i < phnum; i++)
         {
-            var ph = table.AsSpan(i * phentsize);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(ph) != PtLoad) continue;
-            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(ph[8..]);
-            ulong paddr = BinaryPrimitives.ReadUInt64LittleEndian(ph[24..]);
-            ulong filesz = BinaryPrimitives.ReadUInt64LittleEndian(ph[32..]);
-            ulong memsz = BinaryPrimitives.ReadUInt64LittleEndian(ph[40..]);
-            if (offset > length || filesz > length - offset || memsz < filesz || filesz > int.MaxValue)
+            var ph = ProgramHeader.Read(table.AsSpan(i * phentsize), is64);
+            if (ph.Offset > length || ph.FileSize > length - ph.Offset)
                 throw new BootException($"{path}: ELF segment {i} lies outside the file");
-            if (paddr < Layout64.HighMem)
-                throw new BootException($"{path}: ELF segment {i} wants to load at 0x{paddr:x}, below 1 MiB");
-            segments.Add(new KernelSegment(paddr, (long)offset, (int)filesz, memsz));
-            end = Math.Max(end, paddr + memsz);
+            if (ph.Type == PtNote)
+            {
+                pvhEntry ??= FindPvhEntry(source, ph.Offset, ph.FileSize, path);
+                continue;
+            }
+            if (ph.Type != PtLoad) continue;
+            if (ph.MemorySize < ph.FileSize || ph.FileSize > int.MaxValue || ph.MemorySize > Arch.X86_64.Layout.FourGiB)
+                throw new BootException($"{path}: ELF segment {i} has impossible sizes");
+            if (ph.PhysicalAddress < Layout64.HighMem)
+                throw new BootException($"{path}: ELF segment {i} wants to load at 0x{ph.PhysicalAddress:x}, below 1 MiB");
+            segments.Add(new KernelSegment(ph.PhysicalAddress, (long)ph.Offset, (int)ph.FileSize, ph.MemorySize));
+            end = Math.Max(end, ph.PhysicalAddress + ph.MemorySize);
         }
         if (segments.Count == 0)
             throw new BootException($"{path} is an ELF file without loadable segments");
+
+        // A 32-bit ELF can only be entered in 32-bit mode, and the PVH entry is the one 32-bit
+        // protocol csvmm speaks. A 64-bit ELF keeps the 64-bit entry (Linux's vmlinux carries the
+        // PVH note too when built with CONFIG_PVH, and boots the same through either).
+        var format = KernelFormat.Elf;
+        if (!is64)
+        {
+            if (pvhEntry is null)
+                throw new BootException($"{path} is a 32-bit ELF file without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); csvmm boots 32-bit kernels only through PVH");
+            entry = pvhEntry.Value;
+            format = KernelFormat.Pvh;
+        }
         if (entry < Layout64.HighMem || entry >= end)
             throw new BootException($"{path}: ELF entry point 0x{entry:x} is not a physical address inside the kernel (not a vmlinux?)");
-        return new KernelImage(source, b, KernelFormat.Elf) { Segments = segments, EntryPoint = entry, KernelEnd = end };
+        return new KernelImage(source, b, format) { Segments = segments, EntryPoint = entry, KernelEnd = end, PvhEntryPoint = pvhEntry };
     }
 
+    /// <summary>
+    /// Walks the notes of one PT_NOTE segment for Xen's XEN_ELFNOTE_PHYS32_ENTRY (xen/include/public/elfnote.h):
+    /// name "Xen", a 32-bit physical entry point (a 4- or 8-byte descriptor; Linux uses its pointer width).
+    /// </summary>
+    private static ulong? FindPvhEntry(ImageSource source, ulong offset, ulong size, string path)
+    {
+        if (size > MaxNoteBytes)
+            throw new BootException($"{path}: an ELF note segment of {size} bytes is larger than csvmm reads ({MaxNoteBytes})");
+        var notes = new byte[size];
+        source.Read((long)offset, notes);
+        int at = 0;
+        while (notes.Length - at >= NoteHeaderSize)
+        {
+            uint nameSize = BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(at));
+            uint descSize = BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(at + 4));
+            uint type = BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(at + 8));
+            ulong nameAt = (ulong)at + NoteHeaderSize;
+            ulong descAt = nameAt + AlignNote(nameSize);
+            ulong next = descAt + AlignNote(descSize);
+            if (descAt + descSize > (ulong)notes.Length)
+                throw new BootException($"{path} has a corrupt ELF note");
+            if (type == XenElfNotePhys32Entry && nameSize == 4 && notes.AsSpan((int)nameAt, 4).SequenceEqual("Xen\0"u8))
+            {
+                ulong value = descSize switch
+                {
+                    4 => BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan((int)descAt)),
+                    8 => BinaryPrimitives.ReadUInt64LittleEndian(notes.AsSpan((int)descAt)),
+                    _ => throw new BootException($"{path}: the PVH entry note has a {descSize}-byte value, not 4 or 8"),
+                };
+                if (value >= Arch.X86_64.Layout.FourGiB)
+                    throw new BootException($"{path}: the PVH entry point 0x{value:x} is not a 32-bit address");
+                return value;
+            }
+            if (next > (ulong)notes.Length) break;
+            at = (int)next;
+        }
+        return null;
+    }
+
+    private static ulong AlignNote(uint size) => ((ulong)size + 3) & ~3UL;
+
     public void Dispose() => Source.Dispose();
+}
+
+/// <summary>One program header, either ELF class, widened (System V gABI, "Program Header").</summary>
+file readonly record struct ProgramHeader(uint Type, ulong Offset, ulong PhysicalAddress, ulong FileSize, ulong MemorySize)
+{
+    public static ProgramHeader Read(ReadOnlySpan<byte> ph, bool is64) => is64
+        ? new(BinaryPrimitives.ReadUInt32LittleEndian(ph), BinaryPrimitives.ReadUInt64LittleEndian(ph[8..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(ph[24..]), BinaryPrimitives.ReadUInt64LittleEndian(ph[32..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(ph[40..]))
+        : new(BinaryPrimitives.ReadUInt32LittleEndian(ph), BinaryPrimitives.ReadUInt32LittleEndian(ph[4..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(ph[12..]), BinaryPrimitives.ReadUInt32LittleEndian(ph[16..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(ph[20..]));
 }
 
 /// <summary>Short aliases for the layout values the image parser needs.</summary>

@@ -7,7 +7,8 @@ namespace Csvmm.Vmm.Boot;
 
 /// <summary>
 /// Writes a parsed kernel, its initrd, the command line and boot_params into guest memory
-/// (Documentation/arch/x86/boot.rst in the kernel tree).
+/// (Documentation/arch/x86/boot.rst in the kernel tree), or for a PVH kernel hvm_start_info
+/// (<see cref="PvhStartInfo"/>).
 /// Every size and address comes from the kernel file or the initrd, so each is checked against the
 /// memory size before anything is written; a misfit is a <see cref="ConfigLimitException"/>. Kept apart
 /// from the VM (no KVM) so the fuzz target in tests/Fuzz can drive it over a plain byte array.
@@ -60,8 +61,18 @@ public static class KernelLoader
         memory.Fill(Layout.CmdlineAddress, (int)Layout.CmdlineMaxSize, 0);
         memory.Write(Layout.CmdlineAddress, cmdline);
 
+        var map = E820Entry.For(memoryBytes);
+        if (kernel.Format == KernelFormat.Pvh)
+        {
+            // PVH: hvm_start_info instead of boot_params; the initrd travels as module 0.
+            var (info, modules, memmap) = PvhStartInfo.Build(Layout.CmdlineAddress, initrdAddress, initrdLength, map);
+            memory.Write(Layout.PvhStartInfoAddress, info);
+            memory.Write(Layout.PvhModlistAddress, modules);
+            memory.Write(Layout.PvhMemmapAddress, memmap);
+            return initrdAddress;
+        }
         var zeroPage = BootParams.Build(kernel, Layout.CmdlineAddress, cmdline.Length,
-            initrdAddress, initrdLength, E820Entry.For(memoryBytes));
+            initrdAddress, initrdLength, map);
         memory.Write(Layout.ZeroPageAddress, zeroPage);
         return initrdAddress;
     }

@@ -97,8 +97,9 @@ public sealed class VmBuilder
                     _config.Disks.Count > 0 ? _config.Disks[0].ReadOnly : null, _config.Cmdline, _config.CmdlineReplacesBase, pci: Pci,
                     rootArgument: _config.RootArgument);
                 ulong entry = LoadKernel(kernel!, initrd, cmdline);
-                ulong cr3 = WriteBootStructures();
-                vcpus = CreateVcpus(entry, cr3);
+                bool pvh = kernel!.Format == KernelFormat.Pvh;
+                ulong cr3 = WriteBootStructures(pvh);
+                vcpus = CreateVcpus(entry, cr3, pvh);
             }
             else
             {
@@ -333,16 +334,16 @@ public sealed class VmBuilder
         return kernel.EntryPoint;
     }
 
-    /// <summary>Identity-mapped page tables, the boot GDT and the MP table; returns CR3.</summary>
-    private ulong WriteBootStructures()
+    /// <summary>Identity-mapped page tables, the boot GDT (32-bit for a PVH entry) and the MP table; returns CR3.</summary>
+    private ulong WriteBootStructures(bool pvh)
     {
         ulong cr3 = PageTables.Write(_memory);
-        Gdt.Write(_memory);
+        Gdt.Write(_memory, pvh ? Gdt.PvhEntries : null);
         _memory.Write(Layout.MpTableAddress, MpTable.Build(_config.Cpus, pciBus: Pci));
         return cr3;
     }
 
-    private List<IVcpu> CreateVcpus(ulong entry, ulong cr3)
+    private List<IVcpu> CreateVcpus(ulong entry, ulong cr3, bool pvh)
     {
         var supported = _kvm.GetSupportedCpuid();
         bool tscDeadline = _kvm.CheckExtension(KvmCap.TscDeadlineTimer) > 0;
@@ -352,7 +353,7 @@ public sealed class VmBuilder
         {
             var vcpu = _kvmVm.CreateVcpu(id);
             _vcpus.Add(new KvmVcpuRunner(vcpu));
-            VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, _config.Cpus, tscDeadline, _quirks.OfferPvHypercalls), entry, cr3);
+            VcpuSetup.Configure(vcpu, Cpuid.ForVcpu(supported, id, _config.Cpus, tscDeadline, _quirks.OfferPvHypercalls), entry, cr3, pvh);
         }
         return _vcpus;
     }

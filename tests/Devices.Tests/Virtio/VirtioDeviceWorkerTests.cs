@@ -126,6 +126,39 @@ public sealed class VirtioDeviceWorkerTests : IDisposable
         Assert.Empty(_fatal);
     }
 
+    /// <summary>
+    /// The thread holds EVENT_IDX notification requests while it may still poll: a buffer the
+    /// driver publishes right after the ring ran empty (avail_event still behind it, so the driver
+    /// sends no kick) is served without one, and avail_event is written before the thread sleeps.
+    /// </summary>
+    [Fact]
+    public void Buffers_added_after_the_ring_ran_empty_are_served_without_a_kick_and_avail_event_is_armed_before_sleeping()
+    {
+        _t.BringUp(_ring, VirtioFeatures.Version1 | VirtioFeatures.EventIdx);
+        _ring.SetDescriptor(0, 0x8000, 16, 2);
+        _ring.Publish(0);
+        var chain = new DescriptorChain(16);
+        int served = 0;
+        _device.OnProcess = q =>
+        {
+            var queue = _device.Queues![q];
+            while (queue.TryPopChain(chain) == PopResult.Chain)
+            {
+                queue.AddUsed(chain.Head, 0);
+                Interlocked.Increment(ref served);
+            }
+            Assert.False(queue.EnableNotification());
+            if (Volatile.Read(ref served) == 1) _ring.Publish(0); // the driver, racing: no kick
+        };
+        _worker.Start();
+        _t.Write32(QueueNotify, 0);
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref served) == 2, 5000), "the second buffer was not served");
+        Assert.True(SpinWait.SpinUntil(() => _ring.AvailEvent == 2, 5000), $"avail_event is {_ring.AvailEvent}, not armed at 2");
+        Assert.Equal(1, _t.Core.QueueCounters[0].Notifications.Value);
+        Assert.True(_worker.Stop(TimeSpan.FromSeconds(5)));
+        Assert.Empty(_fatal);
+    }
+
     [Fact]
     public void Paused_thread_serves_nothing_until_resumed()
     {

@@ -135,6 +135,52 @@ public class VirtqueueTests
     }
 
     [Fact]
+    public void Held_notification_leaves_avail_event_behind_until_armed()
+    {
+        using var r = new RingLayout();
+        var q = r.ActivatedQueue(Features);
+        q.HoldNotifications = true;
+        r.SetDescriptor(0, DataArea, 1, Write);
+        r.Publish(0);
+        var chain = new DescriptorChain(16);
+        Assert.Equal(PopResult.Chain, q.TryPopChain(chain));
+
+        Assert.False(q.EnableNotification());
+        Assert.Equal(0, r.AvailEvent); // the driver is not asked to kick for index 1 yet
+        Assert.False(q.HeldWithBuffers);
+
+        Assert.False(q.ArmNotification());
+        Assert.Equal(1, r.AvailEvent);
+        Assert.False(q.ArmNotification()); // nothing held any more: no second write
+    }
+
+    [Fact]
+    public void Buffers_published_while_held_are_seen_by_polling_and_by_arming()
+    {
+        using var r = new RingLayout();
+        var q = r.ActivatedQueue(Features);
+        q.HoldNotifications = true;
+        r.SetDescriptor(0, DataArea, 1, Write);
+        Assert.False(q.EnableNotification());
+        Assert.False(q.HeldWithBuffers);
+        r.Publish(0); // no kick: avail_event still says 0, which the driver passed
+        Assert.True(q.HeldWithBuffers);
+        Assert.True(q.ArmNotification());
+        Assert.Equal(0, r.AvailEvent);
+    }
+
+    [Fact]
+    public void Without_event_idx_holding_changes_nothing()
+    {
+        using var r = new RingLayout();
+        var q = r.ActivatedQueue(VirtioFeatures.Version1);
+        q.HoldNotifications = true;
+        Assert.False(q.EnableNotification());
+        Assert.False(q.HeldWithBuffers);
+        Assert.False(q.ArmNotification());
+    }
+
+    [Fact]
     public void Event_idx_interrupts_only_when_used_event_is_passed()
     {
         using var r = new RingLayout();

@@ -29,6 +29,20 @@ public sealed class TinyKernelBootTests : IDisposable
         Assert.Equal("", r.Stderr);
     }
 
+    /// <summary>
+    /// A 32-bit ELF with a PVH note is entered at the note's address in 32-bit protected mode with
+    /// paging off and EBX = hvm_start_info (magic, command line, memory map): the guest checks each
+    /// and exits with 5 only if all hold.
+    /// </summary>
+    [KvmFact]
+    public void Pvh_kernel_is_entered_in_32_bit_mode_with_ebx_at_hvm_start_info()
+    {
+        string k = TinyKernel.WriteTemp(TinyKernel.PvhEntryCheck(), "pvh");
+        var r = CsvmmProcess.Run(["run", "--kernel", k, "--log-level", "off"], Limit);
+        Assert.Equal("pvh\n", r.Stdout);
+        Assert.Equal(5, r.ExitCode);
+    }
+
     [KvmFact]
     public void Guest_reported_status_becomes_the_exit_code()
     {

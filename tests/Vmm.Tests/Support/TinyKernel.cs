@@ -142,4 +142,97 @@ public static class TinyKernel
         code.CopyTo(s[codeOffset..]);
         return b;
     }
+
+    /// <summary>Where <see cref="PvhElf"/> loads its code (and its PVH entry).</summary>
+    public const ulong PvhLoadAddress = 0x100000;
+
+    /// <summary>
+    /// A minimal ELF32 (EM_386) executable: one PT_LOAD segment of 32-bit <paramref name="code"/> at
+    /// <see cref="PvhLoadAddress"/> and, unless <paramref name="noteDescSize"/> is 0, a PT_NOTE with
+    /// Xen's XEN_ELFNOTE_PHYS32_ENTRY naming its start (a 4- or 8-byte value, as kernels write it).
+    /// e_entry is left 0: a PVH loader must take the entry from the note.
+    /// </summary>
+    public static byte[] PvhElf(byte[] code, int noteDescSize = 4, uint? noteEntry = null)
+    {
+        const int codeOffset = 0x1000;
+        const int noteOffset = 0x100;
+        int phnum = noteDescSize == 0 ? 1 : 2;
+        var b = new byte[codeOffset + code.Length];
+        var s = b.AsSpan();
+        s[0] = 0x7F; s[1] = (byte)'E'; s[2] = (byte)'L'; s[3] = (byte)'F';
+        s[4] = 1; s[5] = 1; s[6] = 1;                            // ELFCLASS32, little-endian
+        BinaryPrimitives.WriteUInt16LittleEndian(s[16..], 2);    // ET_EXEC
+        BinaryPrimitives.WriteUInt16LittleEndian(s[18..], 3);    // EM_386
+        BinaryPrimitives.WriteUInt32LittleEndian(s[20..], 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[28..], 52);   // e_phoff
+        BinaryPrimitives.WriteUInt16LittleEndian(s[40..], 52);   // e_ehsize
+        BinaryPrimitives.WriteUInt16LittleEndian(s[42..], 32);   // e_phentsize
+        BinaryPrimitives.WriteUInt16LittleEndian(s[44..], (ushort)phnum);
+        var ph = s[52..];
+        BinaryPrimitives.WriteUInt32LittleEndian(ph, 1);         // PT_LOAD
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[4..], codeOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[8..], (uint)PvhLoadAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[12..], (uint)PvhLoadAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[16..], (uint)code.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[20..], (uint)code.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[24..], 5);   // R+X
+        BinaryPrimitives.WriteUInt32LittleEndian(ph[28..], 0x1000);
+        if (noteDescSize != 0)
+        {
+            int noteSize = 12 + 4 + noteDescSize;
+            var nph = s[84..];
+            BinaryPrimitives.WriteUInt32LittleEndian(nph, 4);    // PT_NOTE
+            BinaryPrimitives.WriteUInt32LittleEndian(nph[4..], noteOffset);
+            BinaryPrimitives.WriteUInt32LittleEndian(nph[16..], (uint)noteSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(nph[20..], (uint)noteSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(nph[28..], 4);
+            var note = s[noteOffset..];
+            BinaryPrimitives.WriteUInt32LittleEndian(note, 4);   // namesz
+            BinaryPrimitives.WriteUInt32LittleEndian(note[4..], (uint)noteDescSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(note[8..], 18); // XEN_ELFNOTE_PHYS32_ENTRY
+            "Xen\0"u8.CopyTo(note[12..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(note[16..], noteEntry ?? (uint)PvhLoadAddress);
+        }
+        code.CopyTo(s[codeOffset..]);
+        return b;
+    }
+
+    /// <summary>
+    /// 32-bit PVH code that checks what the entry must provide — hvm_start_info's magic at EBX, a
+    /// command line starting with "console", at least three memory-map entries, paging off — then
+    /// prints "pvh\n" and exits with 5 through the guest-control page, or exits with 9 at once.
+    /// </summary>
+    public static byte[] PvhEntryCheck()
+    {
+        var code = new List<byte>();
+        var fails = new List<int>();
+        void JumpToFail(byte opcode) { code.Add(opcode); code.Add(0); fails.Add(code.Count); }
+        code.AddRange([0x81, 0x3B, 0x78, 0xC5, 0x6E, 0x33]);  // cmp dword [ebx], 0x336ec578
+        JumpToFail(0x75);                                      // jne fail
+        code.AddRange([0x8B, 0x73, 0x18]);                     // mov esi, [ebx + 24] (cmdline_paddr)
+        code.AddRange([0x80, 0x3E, (byte)'c']);                // cmp byte [esi], 'c'
+        JumpToFail(0x75);
+        code.AddRange([0x83, 0x7B, 0x30, 0x03]);               // cmp dword [ebx + 48], 3 (memmap_entries)
+        JumpToFail(0x72);                                      // jb fail
+        code.AddRange([0x0F, 0x20, 0xC0]);                     // mov eax, cr0
+        code.AddRange([0xA9, 0x00, 0x00, 0x00, 0x80]);         // test eax, CR0.PG
+        JumpToFail(0x75);
+        code.AddRange(Print("pvh\n"));
+        code.AddRange(StoreControl(0x0, 5));
+        code.AddRange(HaltForever);
+        int fail = code.Count;
+        foreach (int next in fails) code[next - 1] = (byte)(fail - next);
+        code.AddRange(StoreControl(0x0, 9));
+        code.AddRange(HaltForever);
+        return PvhElf(code.ToArray());
+    }
+
+    public static string WriteTemp(byte[] image, string name)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "csvmm-tests");
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, $"{name}-{Environment.ProcessId}.elf");
+        File.WriteAllBytes(path, image);
+        return path;
+    }
 }

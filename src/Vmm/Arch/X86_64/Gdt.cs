@@ -23,6 +23,19 @@ public static class Gdt
         Descriptor(flags: 0x0, access: 0x8B, baseAddress: 0, limit: 0x67),    // TSS: P, type 0xB (busy)
     ];
 
+    /// <summary>
+    /// The same selectors for the PVH entry (xen docs/misc/pvh.pandoc): CS a 32-bit read/execute
+    /// segment and DS/ES/SS 32-bit read/write, base 0, limit 4 GiB; TR a 32-bit TSS, base 0, limit 0x67.
+    /// </summary>
+    public static readonly ulong[] PvhEntries =
+    [
+        0,
+        0,
+        Descriptor(flags: 0xC, access: 0x9B, baseAddress: 0, limit: 0xFFFFF), // code: G, D/B; P, S, type 0xB
+        Descriptor(flags: 0xC, access: 0x93, baseAddress: 0, limit: 0xFFFFF), // data: G, D/B; P, S, type 0x3
+        Descriptor(flags: 0x0, access: 0x8B, baseAddress: 0, limit: 0x67),    // TSS: P, type 0xB (busy)
+    ];
+
     public static ulong Descriptor(byte flags, byte access, uint baseAddress, uint limit) =>
         ((ulong)(baseAddress & 0xFF000000) << 32)
         | ((ulong)(flags & 0xF) << 52)
@@ -31,10 +44,10 @@ public static class Gdt
         | ((ulong)(baseAddress & 0x00FFFFFF) << 16)
         | (limit & 0xFFFF);
 
-    /// <summary>The kvm_segment KVM needs for the descriptor at <paramref name="selector"/>.</summary>
-    public static KvmSegment Segment(ushort selector)
+    /// <summary>The kvm_segment KVM needs for the descriptor at <paramref name="selector"/> of <paramref name="table"/> (default <see cref="Entries"/>).</summary>
+    public static KvmSegment Segment(ushort selector, ulong[]? table = null)
     {
-        ulong d = Entries[selector >> 3];
+        ulong d = (table ?? Entries)[selector >> 3];
         uint limit = (uint)((d & 0xFFFF) | ((d >> 32) & 0xF0000));
         bool granular = ((d >> 55) & 1) != 0;
         return new KvmSegment
@@ -53,10 +66,11 @@ public static class Gdt
         };
     }
 
-    public static void Write(GuestMemory memory)
+    public static void Write(GuestMemory memory, ulong[]? table = null)
     {
-        for (int i = 0; i < Entries.Length; i++)
-            memory.Write(Layout.GdtAddress + (ulong)i * 8, Entries[i]);
+        table ??= Entries;
+        for (int i = 0; i < table.Length; i++)
+            memory.Write(Layout.GdtAddress + (ulong)i * 8, table[i]);
         memory.Write(Layout.IdtAddress, 0UL);
     }
 }

@@ -10,6 +10,11 @@ public static class Layout
     /// <summary>GDT: null, unused, code 0x10, data 0x18, TSS 0x20.</summary>
     public const ulong GdtAddress = 0x500;
     public const ulong IdtAddress = 0x520;
+    /// <summary>PVH boot: hvm_start_info (EBX points here at the 32-bit entry), its module list and memory map.</summary>
+    public const ulong PvhStartInfoAddress = 0x6000;
+    public const ulong PvhModlistAddress = 0x6040;
+    public const ulong PvhMemmapAddress = 0x6080;
+    public const ulong PvhMemmapEnd = 0x7000;
     /// <summary>boot_params, "the zero page"; RSI points here at the 64-bit entry.</summary>
     public const ulong ZeroPageAddress = 0x7000;
     public const ulong BootStackPointer = 0x8FF0;

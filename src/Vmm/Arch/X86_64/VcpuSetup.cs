@@ -3,7 +3,9 @@ using Csvmm.Kvm;
 namespace Csvmm.Vmm.Arch.X86_64;
 
 /// <summary>Puts a vCPU into the state the Linux 64-bit boot protocol expects
-/// (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol": long mode, identity-mapped paging, RSI = boot_params).</summary>
+/// (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol": long mode, identity-mapped paging, RSI = boot_params),
+/// or for a PVH kernel the state of the PVH entry (xen docs/misc/pvh.pandoc: 32-bit protected mode,
+/// paging off, EBX = hvm_start_info).</summary>
 public static class VcpuSetup
 {
     private const ulong Cr0Pe = 1, Cr0Et = 1 << 4, Cr0Pg = 1UL << 31;
@@ -18,30 +20,63 @@ public static class VcpuSetup
     private const uint DeliveryModeExtInt = 7;
     private const uint DeliveryModeNmi = 4;
 
-    public static void Configure(KvmVcpu vcpu, ReadOnlySpan<KvmCpuidEntry2> cpuid, ulong entryPoint, ulong cr3)
+    public static void Configure(KvmVcpu vcpu, ReadOnlySpan<KvmCpuidEntry2> cpuid, ulong entryPoint, ulong cr3, bool pvh = false)
     {
         // CPUID first: newer KVMs hide CPUID-gated MSRs until it is set (KVM_SET_MSRS is checked against the guest CPUID, arch/x86/kvm/x86.c).
         vcpu.SetCpuid(cpuid);
         vcpu.SetMsrs(Msrs.BootEntries());
 
-        var regs = new KvmRegs
-        {
-            Rip = entryPoint,
-            Rsi = Layout.ZeroPageAddress,
-            Rsp = Layout.BootStackPointer,
-            Rbp = Layout.BootStackPointer,
-            Rflags = RflagsReserved,
-        };
-        vcpu.SetRegs(regs);
+        vcpu.SetRegs(pvh ? PvhRegs(entryPoint) : BootRegs(entryPoint));
 
         var fpu = new KvmFpu { Fcw = FpuControlWord, Mxcsr = MxcsrDefault };
         vcpu.SetFpu(fpu);
 
         var sregs = vcpu.GetSregs();
-        ConfigureSregs(ref sregs, cr3);
+        if (pvh) ConfigurePvhSregs(ref sregs);
+        else ConfigureSregs(ref sregs, cr3);
         vcpu.SetSregs(sregs);
 
         ConfigureLapic(vcpu);
+    }
+
+    public static KvmRegs BootRegs(ulong entryPoint) => new()
+    {
+        Rip = entryPoint,
+        Rsi = Layout.ZeroPageAddress,
+        Rsp = Layout.BootStackPointer,
+        Rbp = Layout.BootStackPointer,
+        Rflags = RflagsReserved,
+    };
+
+    /// <summary>EBX = hvm_start_info; IF, TF and VM clear; the kernel sets up its own stack.</summary>
+    public static KvmRegs PvhRegs(ulong entryPoint) => new()
+    {
+        Rip = entryPoint,
+        Rbx = Layout.PvhStartInfoAddress,
+        Rflags = RflagsReserved,
+    };
+
+    /// <summary>
+    /// PVH entry state: CR0 = PE (+ ET, which is read-only 1 on every CPU since the 486) and no
+    /// other bit, CR4 = 0, EFER = 0; flat 32-bit segments from <see cref="Gdt.PvhEntries"/>.
+    /// </summary>
+    public static void ConfigurePvhSregs(ref KvmSregs sregs)
+    {
+        var code = Gdt.Segment(Gdt.CodeSelector, Gdt.PvhEntries);
+        var data = Gdt.Segment(Gdt.DataSelector, Gdt.PvhEntries);
+        sregs.Cs = code;
+        sregs.Ds = data;
+        sregs.Es = data;
+        sregs.Fs = data;
+        sregs.Gs = data;
+        sregs.Ss = data;
+        sregs.Tr = Gdt.Segment(Gdt.TssSelector, Gdt.PvhEntries);
+        sregs.Gdt = new KvmDtable { Base = Layout.GdtAddress, Limit = (ushort)(Gdt.PvhEntries.Length * 8 - 1) };
+        sregs.Idt = new KvmDtable { Base = Layout.IdtAddress, Limit = 7 };
+        sregs.Cr0 = Cr0Pe | Cr0Et;
+        sregs.Cr3 = 0;
+        sregs.Cr4 = 0;
+        sregs.Efer = 0;
     }
 
     public static void ConfigureSregs(ref KvmSregs sregs, ulong cr3)
