@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one target of tests/Fuzz/Csvmm.Fuzz with AFL++ for a given time.
 #
-#   tests/Fuzz/fuzz.sh TARGET [SECONDS]     TARGET: virtqueue blk net mmio boot http api (default 600 s)
+#   tests/Fuzz/fuzz.sh TARGET [SECONDS]     TARGET: virtqueue blk net mmio pci boot http api (default 600 s)
 #   tests/Fuzz/fuzz.sh --min TARGET         fold the last run's queue into corpus/TARGET (set cover)
 #
 # Builds the targets in Release, instruments the csvmm assemblies in the copy with SharpFuzz (the
