@@ -52,6 +52,9 @@ public sealed class VirtioDeviceWorker : IDeviceThread, IDisposable
     /// <summary>Ring looks between two checks of the clock and the other event sources.</summary>
     private const int SpinsPerCheck = 64;
 
+    /// <summary>Ring looks between two sched_yield()s while polling.</summary>
+    private const int YieldEvery = 8;
+
     private static readonly long MaxPollTicks = MaxPollNs * Stopwatch.Frequency / 1_000_000_000;
     private static readonly long MinPollTicks = Math.Max(1, MinPollNs * Stopwatch.Frequency / 1_000_000_000);
 
@@ -219,7 +222,10 @@ public sealed class VirtioDeviceWorker : IDeviceThread, IDisposable
                     return false;
                 }
             }
-            Thread.SpinWait(1);
+            // The vCPU whose next request this waits for may share this CPU (two busy threads and
+            // anything else on a small host): let it run rather than spin it out of its turn.
+            if (spins % YieldEvery == 0) Thread.Yield();
+            else Thread.SpinWait(1);
         }
         return false;
     }
