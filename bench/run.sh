@@ -27,11 +27,8 @@ while (($#)); do
         *) usage ;;
     esac
 done
-CSVMM="${CSVMM_BIN:-$ROOT/out/csvmm}"
-[ -x "$CSVMM" ] || { echo "bench: $CSVMM missing; run ./build.sh first" >&2; exit 1; }
-for tool in qemu-system-x86_64 jq nc bc ip; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool missing; run ./build.sh first" >&2; exit 1; }
-done
+source "$ROOT/bench/lib.sh"
+bench_require qemu-system-x86_64 jq nc bc ip
 eval "$("$ROOT/images/build.sh" --print-paths)"
 WORK="$(mktemp -d /var/tmp/csvmm-bench.XXXXXX)"
 NS="csvmm-bench-$$"

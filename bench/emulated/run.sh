@@ -33,11 +33,8 @@ while (($#)); do
         *) sed -n '2,19p' "$0" >&2; exit 2 ;;
     esac
 done
-CSVMM="${CSVMM_BIN:-$ROOT/out/csvmm}"
-[ -x "$CSVMM" ] || { echo "bench: $CSVMM missing; run ./build.sh first" >&2; exit 1; }
-for tool in qemu-system-x86_64 perf jq bc ip nc; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool missing" >&2; exit 1; }
-done
+source "$ROOT/bench/lib.sh"
+bench_require qemu-system-x86_64 perf jq bc ip nc
 [ -n "$(perf list 2>/dev/null | grep 'kvm:kvm_userspace_exit')" ] || { echo "bench: perf has no kvm tracepoints here" >&2; exit 1; }
 eval "$("$ROOT/images/build.sh" --print-paths)"
 VMLINUX="$("$ROOT/images/build-emulated-kernel.sh")"

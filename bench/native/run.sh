@@ -31,11 +31,8 @@ while (($#)); do
         *) usage ;;
     esac
 done
-CSVMM="${CSVMM_BIN:-$ROOT/out/csvmm}"
-[ -x "$CSVMM" ] || { echo "bench: $CSVMM missing; run ./build.sh first" >&2; exit 1; }
-for tool in qemu-system-x86_64 fio jq gcc ip bc; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool missing; run ./build.sh first (fio: apt-get install fio)" >&2; exit 1; }
-done
+source "$ROOT/bench/lib.sh"
+bench_require qemu-system-x86_64 fio jq gcc ip bc
 WORK="$(mktemp -d /var/tmp/csvmm-native.XXXXXX)"
 NS="csvmm-native-$$"
 TAP=ntap0

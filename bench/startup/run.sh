@@ -20,9 +20,8 @@ while (($#)); do
         *) sed -n '2,11p' "$0" >&2; exit 2 ;;
     esac
 done
-CSVMM="${CSVMM_BIN:-$ROOT/out/csvmm}"
-[ -x "$CSVMM" ] || { echo "bench: $CSVMM missing; run ./build.sh first" >&2; exit 1; }
-command -v jq >/dev/null || { echo "bench: jq missing; run ./build.sh first" >&2; exit 1; }
+source "$ROOT/bench/lib.sh"
+bench_require jq
 eval "$("$ROOT/images/build.sh" --print-paths)"
 WORK="$(mktemp -d /var/tmp/csvmm-startbench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
