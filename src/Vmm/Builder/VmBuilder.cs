@@ -36,6 +36,7 @@ public sealed class VmBuilder
     private readonly List<IDisposable> _owned = [];
     private readonly List<AttachedVirtioDevice> _virtio = [];
     private readonly List<IVcpu> _vcpus = [];
+    private Task? _memorySlots;
     private readonly ResourceAllocator _resources = new();
     private VirtualMachine? _vm;
 
@@ -99,6 +100,7 @@ public sealed class VmBuilder
                 ulong entry = LoadKernel(kernel!, initrd, cmdline);
                 bool pvh = kernel!.Format == KernelFormat.Pvh;
                 ulong cr3 = WriteBootStructures(pvh);
+                AwaitMemorySlots();
                 vcpus = CreateVcpus(entry, cr3, pvh);
             }
             else
@@ -117,6 +119,8 @@ public sealed class VmBuilder
         }
         catch
         {
+            // The slot thread holds the VM and the mapping: let it finish before they go.
+            try { _memorySlots?.Wait(); } catch (AggregateException) { }
             foreach (var v in _virtio) v.Worker.Dispose();
             foreach (var v in _vcpus) v.Dispose();
             for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
@@ -235,12 +239,31 @@ public sealed class VmBuilder
     }
 
     /// <summary>Guest RAM, split around the MMIO hole, one memory slot per region.</summary>
+    /// <summary>
+    /// Anonymous guest RAM, and its KVM memory slots registered on a second thread: the largest
+    /// single step of start-up on some hosts (6.4 ms for 256 MiB under KVM's PVM backend, all of it
+    /// in the kernel), and nothing before the first vCPU needs the slots, so devices attach and the
+    /// kernel and initrd are read into RAM meanwhile. <see cref="AwaitMemorySlots"/> joins it.
+    /// </summary>
     private void CreateMemory()
     {
         _memory = Own(GuestMemory.CreateAnonymous(Layout.RamRegions(_config.MemoryBytes)));
-        uint slot = 0;
-        foreach (var r in _memory.Regions)
-            _kvmVm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
+        var memory = _memory;
+        var vm = _kvmVm;
+        _memorySlots = Task.Run(() =>
+        {
+            uint slot = 0;
+            foreach (var r in memory.Regions)
+                vm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
+        });
+    }
+
+    /// <summary>Waits for the slots <see cref="CreateMemory"/> registers; rethrows its KvmException.</summary>
+    private void AwaitMemorySlots()
+    {
+        var slots = _memorySlots;
+        _memorySlots = null;
+        slots?.GetAwaiter().GetResult();
     }
 
     /// <summary>COM1 on its irqfd, the i8042 reset line, csvmm's guest-control page.</summary>
