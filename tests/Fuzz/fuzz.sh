@@ -23,8 +23,8 @@ if [ "${1:-}" = "--min" ]; then minimize=1; shift; fi
 TARGET="${1:-}"
 SECONDS_TO_RUN="${2:-600}"
 case "$TARGET" in
-    virtqueue|blk|net|mmio|boot|http|api) ;;
-    *) die "usage: fuzz.sh [--min] TARGET [SECONDS]; TARGET is one of virtqueue blk net mmio boot http api" ;;
+    virtqueue|blk|net|mmio|pci|boot|http|api) ;;
+    *) die "usage: fuzz.sh [--min] TARGET [SECONDS]; TARGET is one of virtqueue blk net mmio pci boot http api" ;;
 esac
 
 if ! command -v afl-fuzz >/dev/null; then
