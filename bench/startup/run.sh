@@ -27,14 +27,19 @@ WORK="$(mktemp -d /var/tmp/csvmm-startbench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 : > "$WORK/rows.tsv"
 
+# The images' kernel has virtio-mmio only; a baseline from before virtio-pci has no --transport.
+declare -A TRANSPORT # binary -> its transport option, asked once
+for bin in "$CSVMM" ${BASELINE:+"$BASELINE"}; do
+    TRANSPORT[$bin]=""
+    "$bin" run --help 2>&1 | grep -q -- --transport && TRANSPORT[$bin]="--transport mmio"
+done
+
 # one LABEL BIN KERNEL: one run; appends label, kernel kind, firstKvmRunMs, peakRssWithoutGuestRamKiB
 one() {
     local label="$1" bin="$2" kernel="$3" kind="$4" stats="$WORK/s.json"
     rm -f "$stats"
-    # The images' kernel has virtio-mmio only; a baseline from before virtio-pci has no --transport.
-    local transport=(--transport mmio)
-    "$bin" run --help 2>&1 | grep -q -- --transport || transport=()
-    "$bin" run --kernel "$kernel" --initrd "$CSVMM_INITRAMFS" "${transport[@]}" --timeout 0.3 --console none \
+    # shellcheck disable=SC2086 # the option is two words or none
+    "$bin" run --kernel "$kernel" --initrd "$CSVMM_INITRAMFS" ${TRANSPORT[$bin]} --timeout 0.3 --console none \
         --log-level off --stats "$stats" > /dev/null 2>&1 || true
     [ -s "$stats" ] || { echo "bench: $label wrote no --stats for $kind" >&2; exit 1; }
     jq -r --arg l "$label" --arg k "$kind" '[$l, $k, .bootTime.firstKvmRunMs, .hostMemory.peakRssWithoutGuestRamKiB] | @tsv' "$stats" >> "$WORK/rows.tsv"

@@ -156,9 +156,7 @@ public sealed class VmBuilder
             throw new SnapshotException(SnapshotProblem.Invalid,
                 $"snapshot memory file {source.MemoryPath} is {length} bytes; the snapshot's guest had {total}");
         _memory = Own(GuestMemory.MapFile(source.MemoryPath, ranges));
-        uint slot = 0;
-        foreach (var r in _memory.Regions)
-            _kvmVm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
+        RegisterMemorySlots(_kvmVm, _memory);
     }
 
     /// <summary>Legacy and virtio devices back into their saved state; a virtio device that was live is activated again.</summary>
@@ -238,9 +236,8 @@ public sealed class VmBuilder
         _kvmVm.CreatePit2(KvmPitConfig.SpeakerDummy);
     }
 
-    /// <summary>Guest RAM, split around the MMIO hole, one memory slot per region.</summary>
     /// <summary>
-    /// Anonymous guest RAM, and its KVM memory slots registered on a second thread: the largest
+    /// Anonymous guest RAM, split around the MMIO hole, and its KVM memory slots registered on a second thread: the largest
     /// single step of start-up on some hosts (6.4 ms for 256 MiB under KVM's PVM backend, all of it
     /// in the kernel), and nothing before the first vCPU needs the slots, so devices attach and the
     /// kernel and initrd are read into RAM meanwhile. <see cref="AwaitMemorySlots"/> joins it.
@@ -250,12 +247,15 @@ public sealed class VmBuilder
         _memory = Own(GuestMemory.CreateAnonymous(Layout.RamRegions(_config.MemoryBytes)));
         var memory = _memory;
         var vm = _kvmVm;
-        _memorySlots = Task.Run(() =>
-        {
-            uint slot = 0;
-            foreach (var r in memory.Regions)
-                vm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
-        });
+        _memorySlots = Task.Run(() => RegisterMemorySlots(vm, memory));
+    }
+
+    /// <summary>One KVM memory slot per region of guest RAM.</summary>
+    private static void RegisterMemorySlots(KvmVm vm, GuestMemory memory)
+    {
+        uint slot = 0;
+        foreach (var r in memory.Regions)
+            vm.SetUserMemoryRegion(slot++, r.GuestAddress, r.Size, r.HostAddress);
     }
 
     /// <summary>Waits for the slots <see cref="CreateMemory"/> registers; rethrows its KvmException.</summary>
